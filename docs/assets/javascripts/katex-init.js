@@ -1,0 +1,54 @@
+// Render every formula with the site's own copy of KaTeX.
+// Material's document$ observable fires on the first load and after each instant navigation.
+(function () {
+  "use strict";
+
+  // Markdown pages: pymdownx.arithmatex (generic mode) wraps each formula in an element of
+  // class "arithmatex", keeping the TeX delimiters \( \) (inline) or \[ \] (display).
+  function renderArithmatex(root) {
+    root.querySelectorAll(".arithmatex").forEach(function (el) {
+      if (el.dataset.rendered === "katex") {
+        return;
+      }
+      var tex = el.textContent.trim();
+      var display = tex.startsWith("\\[");
+      if (display || tex.startsWith("\\(")) {
+        tex = tex.slice(2, -2);
+      }
+      katex.render(tex, el, {
+        displayMode: display,
+        throwOnError: false,
+        strict: "error",
+        trust: false,
+      });
+      el.dataset.rendered = "katex";
+    });
+  }
+
+  // Notebook pages: Markdown cells keep their $...$ and $$...$$ as text.
+  function renderNotebookCells(root) {
+    root.querySelectorAll(".jp-RenderedMarkdown, .jp-MarkdownOutput").forEach(function (el) {
+      renderMathInElement(el, {
+        delimiters: [
+          { left: "$$", right: "$$", display: true },
+          { left: "$", right: "$", display: false },
+          { left: "\\(", right: "\\)", display: false },
+          { left: "\\[", right: "\\]", display: true },
+        ],
+        throwOnError: false,
+        strict: "error",
+      });
+    });
+  }
+
+  function renderAll() {
+    renderArithmatex(document);
+    renderNotebookCells(document);
+  }
+
+  if (typeof document$ !== "undefined") {
+    document$.subscribe(renderAll);
+  } else {
+    document.addEventListener("DOMContentLoaded", renderAll);
+  }
+})();

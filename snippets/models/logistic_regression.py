@@ -1,0 +1,170 @@
+"""Logistic regression with binary cross-entropy.
+
+Code for the page docs/models/logistic-regression.md; each function names the equation of
+that page it computes. Needs NumPy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return a
+
+
+def _check_labels(y: np.ndarray, m: int | None = None) -> np.ndarray:
+    """Return y as a float vector of 0s and 1s (of length m if given), or raise ValueError."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"y must be a non-empty 1-D array of shape (m,), got shape {y.shape}")
+    if m is not None and y.size != m:
+        raise ValueError(f"y has {y.size} entries but there are {m} examples")
+    bad = ~np.isin(y, (0.0, 1.0))
+    if np.any(bad):
+        raise ValueError(f"labels must be 0 or 1, got {y[bad][:5]}")
+    return y
+
+
+def _check_probabilities(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return a (m,) strictly inside (0, 1) and y (m,) of 0s and 1s, or raise ValueError."""
+    a = _check_finite(a, "a")
+    if a.ndim != 1:
+        raise ValueError(f"a must be a 1-D array of shape (m,), got shape {a.shape}")
+    y = _check_labels(y, a.size)
+    if np.any((a <= 0.0) | (a >= 1.0)):
+        raise ValueError("probabilities a must lie strictly between 0 and 1, where the log is "
+                         f"finite; got min {a.min()}, max {a.max()}. Near 0 or 1, compute the "
+                         "loss from the logit z with loss_from_logits instead")
+    return a, y
+
+
+def _check_logits(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = _check_finite(z, "z")
+    if z.ndim != 1:
+        raise ValueError(f"z must be a 1-D array of shape (m,), got shape {z.shape}")
+    return z, _check_labels(y, z.size)
+
+
+def _check_model(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray, float]:
+    X, w = _check_finite(X, "X"), _check_finite(w, "w")
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
+    return X, w, float(_check_finite(b, "b"))
+
+
+def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:
+    if np.ndim(x_i) != 1:
+        raise ValueError(f"x_i must be a 1-D array of shape (n,), got shape {np.shape(x_i)}")
+    if np.ndim(y_i) != 0:
+        raise ValueError(f"y_i must be a scalar label, got shape {np.shape(y_i)}")
+    return _check_finite(x_i, "x_i"), float(_check_labels(np.reshape(y_i, (1,)))[0])
+
+
+# --8<-- [start:sigmoid]
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic sigmoid, written as in its definition, eq. (1). Overflows for z < -709."""
+    z = np.asarray(z, dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-z))
+# --8<-- [end:sigmoid]
+
+
+# --8<-- [start:sigmoid-derivative]
+def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
+    """Derivative of the sigmoid, from its own value: eq. (2)."""
+    a = stable_sigmoid(z)
+    return a * (1.0 - a)
+# --8<-- [end:sigmoid-derivative]
+
+
+# --8<-- [start:forward]
+def forward(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Logits z (m,) and probabilities a (m,) of the model: eq. (3)."""
+    X, w, b = _check_model(X, w, b)
+    z = X @ w + b                # (m, n) @ (n,) -> (m,)
+    a = stable_sigmoid(z)        # elementwise, (m,)
+    return z, a
+# --8<-- [end:forward]
+
+
+# --8<-- [start:loss]
+def bce_loss(a: np.ndarray, y: np.ndarray) -> float:
+    """Binary cross-entropy of probabilities a against labels y, averaged over m: eq. (4)."""
+    a, y = _check_probabilities(a, y)
+    losses = -(y * np.log(a) + (1.0 - y) * np.log(1.0 - a))   # one per example, (m,)
+    return float(np.mean(losses))
+# --8<-- [end:loss]
+
+
+# --8<-- [start:dloss-da]
+def dloss_da(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Derivative of each example's loss with respect to its probability a_i: eq. (5)."""
+    a, y = _check_probabilities(a, y)
+    return -y / a + (1.0 - y) / (1.0 - a)
+# --8<-- [end:dloss-da]
+
+
+# --8<-- [start:dloss-dz]
+def dloss_dz(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Derivative of each example's loss with respect to its logit z_i: eq. (6)."""
+    a, y = _check_probabilities(a, y)
+    return a - y
+# --8<-- [end:dloss-dz]
+
+
+# --8<-- [start:example]
+def example_gradient(x_i: np.ndarray, y_i: float, w: np.ndarray,
+                     b: float) -> tuple[np.ndarray, float]:
+    """Gradient of one example's loss with respect to w and b: eq. (7)."""
+    x_i, y_i = _check_example(x_i, y_i)
+    z, a = forward(x_i[np.newaxis, :], w, b)   # one example as a batch of m = 1
+    dz = a[0] - y_i                            # eq. (6)
+    return dz * x_i, float(dz)                 # times dz/dw_j = x_j and dz/db = 1
+# --8<-- [end:example]
+
+
+# --8<-- [start:grad]
+def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
+             b: float) -> tuple[np.ndarray, float]:
+    """Data-set gradient in matrix form: eq. (8)."""
+    z, a = forward(X, w, b)
+    y = _check_labels(y, z.size)
+    m = z.size
+    dw = (X.T @ (a - y)) / m     # (n, m) @ (m,) -> (n,), the shape of w
+    db = np.sum(a - y) / m       # 1^T (a - y) / m, a scalar like b
+    return dw, float(db)
+# --8<-- [end:grad]
+
+
+# --8<-- [start:naive]
+def naive_loss_from_logits(z: np.ndarray, y: np.ndarray) -> float:
+    """Eq. (4) applied to a = sigmoid(z) as written: inf or nan once |z| is large."""
+    z, y = _check_logits(z, y)
+    a = sigmoid(z)
+    return float(np.mean(-(y * np.log(a) + (1.0 - y) * np.log(1.0 - a))))
+# --8<-- [end:naive]
+
+
+# --8<-- [start:stable-loss]
+def loss_from_logits(z: np.ndarray, y: np.ndarray) -> float:
+    """Binary cross-entropy computed from the logits, finite for every finite z: eq. (9)."""
+    z, y = _check_logits(z, y)
+    losses = y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)   # (m,)
+    return float(np.mean(losses))
+# --8<-- [end:stable-loss]
+
+
+# --8<-- [start:stable-sigmoid]
+def stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    """The sigmoid of eq. (1) in the form of eq. (10): exp is only taken of z <= 0."""
+    z = _check_finite(z, "z")
+    e = np.exp(-np.abs(z))                   # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+# --8<-- [end:stable-sigmoid]

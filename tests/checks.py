@@ -1,0 +1,35 @@
+"""Tolerances and the gradient assertion shared by the snippet tests.
+
+The finite-difference checker itself is the one the site shows, in
+snippets/foundations/gradient_checking.py: the tests use what readers read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from snippets.foundations.gradient_checking import check_gradient
+
+#: Relative error allowed between an analytic gradient and central differences (h = 1e-5,
+#: float64). On the well-scaled problems of the tests the measured error is 1e-11 to 1e-9;
+#: 1e-7 leaves room for round-off in sums over many examples and still flags a gradient
+#: that is wrong by a factor, a sign, or even by 0.001 %.
+GRAD_RTOL = 1e-7
+
+#: Relative tolerance between two exact formulas for the same quantity (a loop against its
+#: vectorised form, one derivation step against the next): they differ only by the rounding
+#: of a different order of float64 operations, a few units of 2.2e-16 per operation.
+EXACT_RTOL = 1e-12
+
+#: Absolute floor for the same comparisons when a true value is 0 and rounding leaves ~1e-16.
+EXACT_ATOL = 1e-12
+
+
+def assert_gradient(f: Callable[[np.ndarray], float], grad: np.ndarray, x: np.ndarray,
+                    rng: np.random.Generator | None = None) -> None:
+    """Assert that grad is the gradient of the scalar function f at x."""
+    assert np.shape(grad) == np.shape(x), f"gradient shape {np.shape(grad)} != {np.shape(x)}"
+    err = check_gradient(f, grad, x, rng=rng)
+    assert err < GRAD_RTOL, f"relative error {err:.3e} >= {GRAD_RTOL:.0e}"

@@ -1,0 +1,199 @@
+"""Tests for snippets/models/linear_regression.py (page docs/models/linear-regression.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+
+from snippets.foundations.gradient_checking import central_difference
+from snippets.models.linear_regression import (
+    example_gradient,
+    fit,
+    gradient,
+    gradient_by_sum,
+    gradient_descent_step,
+    half_mse_gradient,
+    half_mse_loss,
+    mse_loss,
+    normal_equation,
+    predict,
+)
+
+SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
+
+
+def make_problem(rng: np.random.Generator, m: int, n: int):
+    X = rng.standard_normal((m, n))
+    y = rng.standard_normal(m)
+    w = rng.standard_normal(n)
+    b = float(rng.standard_normal())
+    return X, y, w, b
+
+
+def test_predict_hand_computed():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    # 1*0.5 + 2*(-1) + 2 = 0.5 and 3*0.5 + 4*(-1) + 2 = -0.5
+    np.testing.assert_array_equal(predict(X, [0.5, -1.0], 2.0), [0.5, -0.5])
+
+
+def test_mse_hand_computed():
+    # residuals 0, 2, 3: (0 + 4 + 9) / 3
+    assert mse_loss([1.0, 2.0, 3.0], [1.0, 0.0, 0.0]) == pytest.approx(13 / 3, rel=EXACT_RTOL)
+
+
+def test_gradient_hand_computed():
+    # One feature, two examples: X = [[1], [2]], y = [1, 1], w = [1], b = 0.
+    # Residuals y_hat - y = [0, 1]; dw = (2/2) * (1*0 + 2*1) = 2; db = (2/2) * (0 + 1) = 1.
+    dw, db = gradient([[1.0], [2.0]], [1.0, 1.0], [1.0], 0.0)
+    np.testing.assert_array_equal(dw, [2.0])
+    assert db == 1.0
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_chain_rule_steps_of_one_example(rng, m, n):
+    """Eqs. (3)-(4): outer derivative, inner derivatives, and their product."""
+    X, y, w, b = make_problem(rng, m, n)
+    x_i, y_i = X[0], y[0]
+    y_hat_i = float(x_i @ w + b)
+    # Step 1: d/d y_hat of (y_hat - y)^2 is 2 (y_hat - y).
+    outer = central_difference(lambda t: (t[0] - y_i) ** 2, np.array([y_hat_i]))[0]
+    assert outer == pytest.approx(2 * (y_hat_i - y_i), rel=1e-8, abs=1e-10)
+    # Step 2: d y_hat / d w_j is x_ij and d y_hat / d b is 1.
+    inner_w = central_difference(lambda v: predict(x_i[None, :], v, b)[0], w)
+    inner_b = central_difference(lambda c: predict(x_i[None, :], w, c[0])[0], np.array([b]))
+    np.testing.assert_allclose(inner_w, x_i, rtol=1e-8, atol=1e-10)
+    assert inner_b[0] == pytest.approx(1.0, rel=1e-8)
+    # Step 3: the product is the gradient of the example's loss.
+    dw_i, db_i = example_gradient(x_i, y_i, w, b)
+    np.testing.assert_allclose(dw_i, outer * inner_w, rtol=1e-7, atol=1e-9)
+    assert_gradient(lambda v: (x_i @ v + b - y_i) ** 2, dw_i, w)
+    assert_gradient(lambda c: (x_i @ w + c[0] - y_i) ** 2, np.array([db_i]), np.array([b]))
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_vectorised_equals_mean_over_examples(rng, m, n):
+    """Eq. (6) equals eq. (5): the matrix form is the loop over examples."""
+    X, y, w, b = make_problem(rng, m, n)
+    dw_loop, db_loop = gradient_by_sum(X, y, w, b)
+    dw, db = gradient(X, y, w, b)
+    np.testing.assert_allclose(dw, dw_loop, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db == pytest.approx(db_loop, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_gradient_matches_finite_differences(rng, m, n):
+    X, y, w, b = make_problem(rng, m, n)
+    dw, db = gradient(X, y, w, b)
+    assert dw.shape == (n,) and isinstance(db, float)
+    assert_gradient(lambda v: mse_loss(predict(X, v, b), y), dw, w, rng)
+    assert_gradient(lambda c: mse_loss(predict(X, w, c[0]), y), np.array([db]), np.array([b]))
+
+
+def test_gradient_matches_finite_differences_in_random_directions(rng):
+    """A large w: the checker probes random directions instead of every coordinate."""
+    X, y, w, b = make_problem(rng, 40, 300)
+    dw, _ = gradient(X, y, w, b)
+    assert_gradient(lambda v: mse_loss(predict(X, v, b), y), dw, w, rng)
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_half_convention_halves_the_gradient(rng, m, n):
+    """Eqs. (7)-(8): the 1/2 removes the factor 2 and changes nothing else."""
+    X, y, w, b = make_problem(rng, m, n)
+    dw, db = gradient(X, y, w, b)
+    dw_half, db_half = half_mse_gradient(X, y, w, b)
+    np.testing.assert_allclose(dw_half, dw / 2, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db_half == pytest.approx(db / 2, rel=EXACT_RTOL, abs=EXACT_ATOL)
+    assert half_mse_loss(predict(X, w, b), y) == pytest.approx(
+        mse_loss(predict(X, w, b), y) / 2, rel=EXACT_RTOL)
+    assert_gradient(lambda v: half_mse_loss(predict(X, v, b), y), dw_half, w, rng)
+
+
+def test_gradient_descent_step_hand_computed():
+    w, b = gradient_descent_step(np.array([1.0, 2.0]), 3.0, np.array([0.5, -1.0]), 2.0, lr=0.1)
+    np.testing.assert_allclose(w, [0.95, 2.1], rtol=EXACT_RTOL)
+    assert b == pytest.approx(2.8, rel=EXACT_RTOL)
+
+
+def test_step_against_the_gradient_lowers_the_loss(rng):
+    X, y, w, b = make_problem(rng, 20, 3)
+    dw, db = gradient(X, y, w, b)
+    w2, b2 = gradient_descent_step(w, b, dw, db, lr=1e-3)
+    assert mse_loss(predict(X, w2, b2), y) < mse_loss(predict(X, w, b), y)
+
+
+def test_normal_equation_on_an_exact_line():
+    # Points on y = 2x + 1 are fitted exactly: w = 2, b = 1, zero loss and zero gradient.
+    X = np.array([[0.0], [1.0], [2.0], [5.0]])
+    y = 2 * X[:, 0] + 1
+    w, b = normal_equation(X, y)
+    np.testing.assert_allclose(w, [2.0], rtol=EXACT_RTOL)
+    assert b == pytest.approx(1.0, rel=EXACT_RTOL)
+    dw, db = gradient(X, y, w, b)
+    np.testing.assert_allclose(dw, [0.0], atol=EXACT_ATOL)
+    assert db == pytest.approx(0.0, abs=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("m,n", [(50, 1), (200, 3), (100, 8)])
+def test_gradient_descent_reaches_the_normal_equation(rng, m, n):
+    X = rng.normal(loc=1.0, scale=2.0, size=(m, n))
+    y = X @ rng.standard_normal(n) - 0.7 + 0.1 * rng.standard_normal(m)
+    w_star, b_star = normal_equation(X, y)
+    # The loss is a quadratic with Hessian (2/m) A^T A, A = [X 1]; a learning rate of
+    # 1 / (its largest eigenvalue) converges, with rate set by the smallest eigenvalue.
+    A = np.column_stack([X, np.ones(m)])
+    eig = np.linalg.eigvalsh(2 / m * A.T @ A)
+    lr = 1 / eig[-1]
+    n_iters = int(np.ceil(np.log(1e-14) / np.log(1 - eig[0] / eig[-1]))) + 10
+    w, b, losses = fit(X, y, lr, n_iters)
+    np.testing.assert_allclose(w, w_star, rtol=1e-9, atol=1e-9)
+    assert b == pytest.approx(b_star, rel=1e-9, abs=1e-9)
+    assert np.all(np.diff(losses) <= 1e-15), "loss must not rise when lr <= 1/L"
+    assert losses[-1] == pytest.approx(mse_loss(predict(X, w_star, b_star), y), rel=1e-9)
+
+
+@pytest.mark.parametrize("factor, converges", [(1.9, True), (2.1, False)])
+def test_learning_rate_bound_two_over_lambda_max(rng, factor, converges):
+    """Just below 2 / lambda_max the loss falls to its minimum; just above, it blows up."""
+    m, n = 40, 3
+    X = rng.standard_normal((m, n))
+    y = rng.standard_normal(m)
+    A = np.column_stack([X, np.ones(m)])
+    lam_max = np.linalg.eigvalsh(2 / m * A.T @ A)[-1]
+    w_star, b_star = normal_equation(X, y)
+    loss_star = mse_loss(predict(X, w_star, b_star), y)
+    _, _, losses = fit(X, y, lr=factor / lam_max, n_iters=400)
+    if converges:
+        assert np.all(np.diff(losses) <= 1e-15), "the loss may only stall at rounding level"
+        assert losses[-1] == pytest.approx(loss_star, rel=1e-6)
+    else:
+        assert losses[-1] > 1e3 * losses[0]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: predict(np.ones(3), np.ones(3), 0.0), r"X must be a 2-D array.*got shape \(3,\)"),
+        (lambda: predict(np.ones((2, 3)), np.ones(2), 0.0), r"w must have shape \(3,\).*\(2,\)"),
+        (lambda: predict(np.ones((2, 3)), np.ones(3), [1.0, 2.0]), r"b must be a scalar"),
+        (lambda: predict(np.ones((0, 3)), np.ones(3), 0.0), r"at least one example"),
+        (lambda: predict([[np.nan]], [1.0], 0.0), r"X must be finite"),
+        (lambda: gradient(np.ones((4, 2)), np.ones(3), np.ones(2), 0.0), r"4 rows.*3 entries"),
+        (lambda: gradient(np.ones((3, 2)), np.ones((3, 1)), np.ones(2), 0.0), r"y must be a 1-D"),
+        (lambda: gradient(np.ones((3, 2)), [1.0, np.inf, 0.0], np.ones(2), 0.0), r"y must be finite"),
+        (lambda: mse_loss([1.0, 2.0], [1.0]), r"2 entries but y has 1"),
+        (lambda: mse_loss([[1.0]], [1.0]), r"must be 1-D"),
+        (lambda: mse_loss([], []), r"at least one example"),
+        (lambda: mse_loss([np.nan], [1.0]), r"must be finite"),
+        (lambda: example_gradient(np.ones((1, 2)), 1.0, np.ones(2), 0.0), r"x_i must be a 1-D"),
+        (lambda: example_gradient(np.ones(2), [1.0], np.ones(2), 0.0), r"y_i must be a scalar"),
+        (lambda: gradient_descent_step(np.ones(2), 0.0, np.ones(2), 0.0, lr=0.0), r"learning rate"),
+        (lambda: gradient_descent_step(np.ones(2), 0.0, np.ones(3), 0.0, lr=0.1), r"dw must have"),
+        (lambda: fit(np.ones((3, 1)), np.ones(3), 0.1, n_iters=0), r"n_iters must be a positive"),
+        (lambda: normal_equation(np.ones((3, 1)), np.ones(3)), r"rank 1 < n \+ 1 = 2"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -1,0 +1,212 @@
+"""Tests for snippets/models/logistic_regression.py (page docs/models/logistic-regression.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+
+from snippets.foundations.gradient_checking import central_difference
+from snippets.models.logistic_regression import (
+    bce_loss,
+    dloss_da,
+    dloss_dz,
+    example_gradient,
+    forward,
+    gradient,
+    loss_from_logits,
+    naive_loss_from_logits,
+    sigmoid,
+    sigmoid_derivative,
+    stable_sigmoid,
+)
+
+SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
+
+#: |z| up to this is an "extreme" logit: exp(1e4) overflows float64 many times over.
+Z_EXTREME = 1e4
+
+
+def make_problem(rng: np.random.Generator, m: int, n: int):
+    X = rng.standard_normal((m, n))
+    y = rng.integers(0, 2, size=m).astype(float)
+    w = rng.standard_normal(n)
+    b = float(rng.standard_normal())
+    return X, y, w, b
+
+
+def test_sigmoid_known_values():
+    assert sigmoid(0.0) == 0.5
+    # sigma(ln 3) = 1 / (1 + 1/3) = 3/4, and sigma(-z) = 1 - sigma(z).
+    assert sigmoid(np.log(3.0)) == pytest.approx(0.75, rel=EXACT_RTOL)
+    assert stable_sigmoid(np.array([-np.log(3.0)]))[0] == pytest.approx(0.25, rel=EXACT_RTOL)
+
+
+def test_sigmoid_derivative_matches_finite_differences(rng):
+    z = rng.normal(scale=4.0, size=20)
+    numeric = np.array([central_difference(lambda t: sigmoid(t[0]), np.array([zi]))[0] for zi in z])
+    np.testing.assert_allclose(sigmoid_derivative(z), numeric, rtol=1e-8, atol=1e-12)
+    assert sigmoid_derivative(0.0) == 0.25   # the largest slope, at z = 0
+
+
+def test_sigmoid_derivative_quotient_rule_step(rng):
+    """Eq. (2): e^{-z} / (1 + e^{-z})^2 equals sigma(z) (1 - sigma(z))."""
+    z = rng.normal(scale=3.0, size=50)
+    quotient_rule = np.exp(-z) / (1 + np.exp(-z)) ** 2
+    np.testing.assert_allclose(sigmoid_derivative(z), quotient_rule, rtol=1e-12)
+
+
+def test_bce_hand_computed():
+    # -(log 0.8 + log(1 - 0.4)) / 2 for a = (0.8, 0.4), y = (1, 0)
+    expected = -(np.log(0.8) + np.log(0.6)) / 2
+    assert bce_loss([0.8, 0.4], [1, 0]) == pytest.approx(expected, rel=EXACT_RTOL)
+    # A coin flip costs log 2 per example whatever the label.
+    assert bce_loss([0.5, 0.5], [0, 1]) == pytest.approx(np.log(2), rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("y", [0.0, 1.0])
+def test_dloss_da_matches_finite_differences(rng, y):
+    a = rng.uniform(0.05, 0.95, size=8)
+    labels = np.full(8, y)
+    # The mean over 8 examples divides each derivative by 8.
+    numeric = central_difference(lambda v: bce_loss(v, labels), a) * 8
+    np.testing.assert_allclose(dloss_da(a, labels), numeric, rtol=1e-8)
+
+
+def test_chain_rule_gives_a_minus_y(rng):
+    """Eq. (6): (dl/da) * (da/dz) simplifies to a - y, and matches finite differences in z."""
+    z = rng.normal(scale=2.0, size=40)
+    y = rng.integers(0, 2, size=40).astype(float)
+    a = stable_sigmoid(z)
+    chain = dloss_da(a, y) * sigmoid_derivative(z)
+    np.testing.assert_allclose(dloss_dz(a, y), chain, rtol=1e-12, atol=EXACT_ATOL)
+    numeric = central_difference(lambda t: loss_from_logits(t, y), z) * z.size
+    np.testing.assert_allclose(dloss_dz(a, y), numeric, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_example_gradient_is_x_times_a_minus_y(rng, m, n):
+    X, y, w, b = make_problem(rng, m, n)
+    x_i, y_i = X[0], y[0]
+    dw_i, db_i = example_gradient(x_i, y_i, w, b)
+    a_i = stable_sigmoid(x_i @ w + b)
+    np.testing.assert_allclose(dw_i, (a_i - y_i) * x_i, rtol=EXACT_RTOL)
+    assert db_i == pytest.approx(a_i - y_i, rel=EXACT_RTOL)
+    loss_i = lambda v, c: loss_from_logits(np.array([x_i @ v + c]), np.array([y_i]))  # noqa: E731
+    assert_gradient(lambda v: loss_i(v, b), dw_i, w)
+    assert_gradient(lambda c: loss_i(w, c[0]), np.array([db_i]), np.array([b]))
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_vectorised_equals_mean_over_examples(rng, m, n):
+    """Eq. (8) is the mean of eq. (7) over the m examples."""
+    X, y, w, b = make_problem(rng, m, n)
+    per_example = [example_gradient(X[i], y[i], w, b) for i in range(m)]
+    dw_loop = np.mean([g[0] for g in per_example], axis=0)
+    db_loop = np.mean([g[1] for g in per_example])
+    dw, db = gradient(X, y, w, b)
+    assert dw.shape == (n,) and isinstance(db, float)
+    np.testing.assert_allclose(dw, dw_loop, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db == pytest.approx(db_loop, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_gradient_matches_finite_differences(rng, m, n):
+    X, y, w, b = make_problem(rng, m, n)
+    dw, db = gradient(X, y, w, b)
+    assert_gradient(lambda v: bce_loss(forward(X, v, b)[1], y), dw, w, rng)
+    assert_gradient(lambda c: bce_loss(forward(X, w, c[0])[1], y), np.array([db]), np.array([b]))
+
+
+def test_gradient_in_random_directions_for_many_features(rng):
+    X, y, w, b = make_problem(rng, 25, 400)
+    w *= 0.05   # keep the logits moderate so that the probabilities stay inside (0, 1)
+    dw, _ = gradient(X, y, w, b)
+    assert_gradient(lambda v: loss_from_logits(forward(X, v, b)[0], y), dw, w, rng)
+
+
+def test_forward_shapes_and_values():
+    z, a = forward([[1.0, 2.0], [0.0, 0.0]], [0.5, -0.25], 0.0)
+    np.testing.assert_array_equal(z, [0.0, 0.0])
+    np.testing.assert_array_equal(a, [0.5, 0.5])
+
+
+@pytest.mark.parametrize("z", [-1000.0, 1000.0, -Z_EXTREME, Z_EXTREME])
+def test_stable_forms_are_finite_and_warning_free_at_extreme_logits(z):
+    # filterwarnings = error turns any overflow or divide warning into a failure here.
+    zs = np.array([z, z])
+    assert np.all(np.isfinite(stable_sigmoid(zs)))
+    loss = loss_from_logits(zs, [0, 1])
+    # One of the two labels is "right" (loss ~ 0), the other costs about |z|.
+    assert loss == pytest.approx(abs(z) / 2, rel=1e-12)
+    np.testing.assert_allclose(sigmoid_derivative(zs), 0.0, atol=1e-300)
+
+
+def test_naive_loss_returns_inf_where_the_stable_one_is_exact():
+    # z = 1000 with label 0: sigmoid rounds to exactly 1.0 and log(1 - 1) = -inf.
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        naive = naive_loss_from_logits([1000.0], [0])
+    assert naive == np.inf
+    assert loss_from_logits([1000.0], [0]) == pytest.approx(1000.0, rel=EXACT_RTOL)
+
+
+def test_naive_loss_returns_nan_where_the_true_loss_is_tiny():
+    # z = -1000 with label 0: exp(1000) overflows, sigmoid is 0, and 0 * log(0) is nan,
+    # although the true loss is log(1 + e^-1000), about 1e-434.
+    with pytest.warns(RuntimeWarning):
+        naive = naive_loss_from_logits([-1000.0], [0])
+    assert np.isnan(naive)
+    assert loss_from_logits([-1000.0], [0]) == 0.0
+
+
+def test_naive_sigmoid_warns_on_overflow():
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert sigmoid(np.array([-1000.0]))[0] == 0.0
+
+
+def test_stable_and_naive_agree_where_both_are_accurate(rng):
+    z = rng.uniform(-5.0, 5.0, size=200)
+    y = rng.integers(0, 2, size=200).astype(float)
+    assert loss_from_logits(z, y) == pytest.approx(naive_loss_from_logits(z, y), rel=1e-12)
+    np.testing.assert_allclose(stable_sigmoid(z), sigmoid(z), rtol=1e-14)
+
+
+def test_stable_loss_keeps_full_precision_for_confident_right_answers():
+    # True loss at z = 30, y = 1 is log(1 + e^-30) = e^-30 - e^-60/2 + ..., about 9.36e-14.
+    expected = np.exp(-30.0) - np.exp(-60.0) / 2
+    assert loss_from_logits([30.0], [1]) == pytest.approx(expected, rel=1e-14)
+    # The naive form takes log(a) with a = 1 - 9.4e-14 rounded to float64, whose spacing
+    # near 1 is 1.1e-16: about three digits survive, a relative error near 1e-3.
+    naive = naive_loss_from_logits([30.0], [1])
+    assert 1e-4 < abs(naive - expected) / expected < 1e-2
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: bce_loss([0.5, 0.5], [0, 2]), r"labels must be 0 or 1, got \[2\.\]"),
+        (lambda: bce_loss([0.5, 0.5], [0, -1]), r"labels must be 0 or 1"),
+        (lambda: bce_loss([0.5, 0.5], [1]), r"y has 1 entries but there are 2 examples"),
+        (lambda: bce_loss([0.0, 0.5], [0, 1]), r"strictly between 0 and 1.*loss_from_logits"),
+        (lambda: bce_loss([1.2], [1]), r"strictly between 0 and 1"),
+        (lambda: bce_loss([[0.5]], [1]), r"a must be a 1-D array"),
+        (lambda: bce_loss([np.nan], [1]), r"a must be finite"),
+        (lambda: dloss_da([1.0], [1]), r"strictly between 0 and 1"),
+        (lambda: dloss_dz([0.3], [0.5]), r"labels must be 0 or 1"),
+        (lambda: loss_from_logits([np.inf], [1]), r"z must be finite"),
+        (lambda: loss_from_logits([[1.0]], [1]), r"z must be a 1-D array"),
+        (lambda: loss_from_logits([], []), r"non-empty 1-D array"),
+        (lambda: naive_loss_from_logits([1.0, 2.0], [1]), r"y has 1 entries"),
+        (lambda: forward(np.ones(3), np.ones(3), 0.0), r"X must be a 2-D array"),
+        (lambda: forward(np.ones((2, 3)), np.ones(2), 0.0), r"w must have shape \(3,\)"),
+        (lambda: forward(np.ones((2, 3)), np.ones(3), [0.0, 1.0]), r"b must be a scalar"),
+        (lambda: gradient(np.ones((2, 3)), [0, 1, 1], np.ones(3), 0.0), r"y has 3 entries but there are 2"),
+        (lambda: example_gradient(np.ones((1, 3)), 1, np.ones(3), 0.0), r"x_i must be a 1-D"),
+        (lambda: example_gradient(np.ones(3), [1], np.ones(3), 0.0), r"y_i must be a scalar"),
+        (lambda: example_gradient(np.ones(3), 3, np.ones(3), 0.0), r"labels must be 0 or 1"),
+        (lambda: stable_sigmoid([np.nan]), r"z must be finite"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
