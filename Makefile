@@ -17,13 +17,14 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve build test test-fast coverage chromium constraints clean
+.PHONY: help serve build test test-fast lint chromium constraints clean
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
 	@echo "make test       run every test, with coverage of snippets/ enforced at 100%"
 	@echo "make build      build the site into site/ (strict)"
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
+	@echo "make lint       ruff over snippets, tests and hooks"
 	@echo "make clean      remove .venv, node_modules, the KaTeX copy and site/"
 
 $(BIN)/python:
@@ -63,11 +64,14 @@ build: $(SITE_STAMP) $(KATEX_STAMP)
 chromium:
 	@sh scripts/ensure-chromium.sh
 
-test: $(TEST_STAMP) $(KATEX_STAMP) chromium
+test: $(TEST_STAMP) $(KATEX_STAMP) chromium lint
 	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
 
-test-fast: $(TEST_STAMP) $(KATEX_STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not site and not browser"
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
 
 # Re-pin every package after a change to pyproject.toml.
 constraints: $(TEST_STAMP)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
 from snippets.notation import backward_through_jacobian, dataset_loss, layer
+
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
 
 def test_dataset_loss_is_the_mean_hand_computed():

@@ -28,6 +28,11 @@ def _as_float_array(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+def _check_same_shape(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{what}, got shapes {a.shape} and {b.shape}")
+
+
 def _check_step(h: float) -> None:
     if not (np.isfinite(h) and h > 0):
         raise ValueError(f"the step h must be a positive finite number, got {h!r}")
@@ -56,8 +61,7 @@ def central_difference(f: Callable[[np.ndarray], float], x: np.ndarray,
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """Relative error between two gradients, in the Euclidean norm: eq. (2)."""
     a, b = _as_float_array(a, "a"), _as_float_array(b, "b")
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    _check_same_shape(a, b, "a and b must have the same shape")
     scale = max(np.linalg.norm(a), np.linalg.norm(b))
     if scale == 0.0:
         return 0.0  # both gradients are exactly zero: they agree
@@ -68,11 +72,10 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 # --8<-- [start:directional]
 def directional_difference(f: Callable[[np.ndarray], float], x: np.ndarray,
                            v: np.ndarray, h: float = H_CENTRAL) -> float:
-    """Central difference of f along the direction v, estimating v . grad f(x): eq. (3)."""
+    """Central difference along the direction v, estimating v . grad f(x): eq. (3)."""
     _check_step(h)
     x, v = _as_float_array(x, "x"), _as_float_array(v, "v")
-    if v.shape != x.shape:
-        raise ValueError(f"v must have the shape of x, {x.shape}, got {v.shape}")
+    _check_same_shape(x, v, "the direction v must have the shape of x")
     return (float(f(x + h * v)) - float(f(x - h * v))) / (2 * h)
 # --8<-- [end:directional]
 
@@ -81,14 +84,13 @@ def directional_difference(f: Callable[[np.ndarray], float], x: np.ndarray,
 def check_gradient(f: Callable[[np.ndarray], float], grad: np.ndarray, x: np.ndarray,
                    rng: np.random.Generator | None = None, n_directions: int = 16,
                    h: float = H_CENTRAL) -> float:
-    """Largest relative error of an analytic gradient against central differences, eqs. (1)-(3).
+    """Worst relative error of grad against central differences: eqs. (1)-(3).
 
     Small inputs are checked in every coordinate; larger ones along n_directions random
     unit directions, comparing v . grad with the directional difference.
     """
     x, grad = _as_float_array(x, "x"), _as_float_array(grad, "grad")
-    if grad.shape != x.shape:
-        raise ValueError(f"grad must have the shape of x, {x.shape}, got {grad.shape}")
+    _check_same_shape(x, grad, "grad must have the shape of x")
     if x.size <= MAX_COORDINATES:
         return relative_error(grad, central_difference(f, x, h))
     rng = np.random.default_rng(0) if rng is None else rng

@@ -53,6 +53,23 @@ def _check_params(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, f
     return w, float(b)
 
 
+def _check_step(w: np.ndarray, dw: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return w and dw as float arrays of one shape, or raise ValueError; lr must be > 0."""
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
+    if w.shape != dw.shape:
+        raise ValueError(f"dw must have the shape of w, {w.shape}, got {dw.shape}")
+    return w, dw
+
+
+def _check_full_rank(A: np.ndarray) -> None:
+    rank = np.linalg.matrix_rank(A)
+    if rank < A.shape[1]:
+        raise ValueError(f"[X 1] has rank {rank} < n + 1 = {A.shape[1]}: "
+                         "the minimiser is not unique")
+
+
 def _check_pair(y_hat: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return y_hat and y as float vectors of one length, or raise ValueError."""
     y_hat, y = np.asarray(y_hat, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -87,7 +104,7 @@ def mse_loss(y_hat: np.ndarray, y: np.ndarray) -> float:
 # --8<-- [start:example]
 def example_gradient(x_i: np.ndarray, y_i: float, w: np.ndarray,
                      b: float) -> tuple[np.ndarray, float]:
-    """Gradient of one example's squared error in w and b, by the chain rule: eq. (3)."""
+    """Gradient of one example's loss in w and b, by the chain rule: eq. (3)."""
     x_i, y_i = _check_example(x_i, y_i)
     w, b = _check_params(x_i[np.newaxis, :], w, b)
     y_hat_i = x_i @ w + b
@@ -101,7 +118,7 @@ def example_gradient(x_i: np.ndarray, y_i: float, w: np.ndarray,
 # --8<-- [start:sum]
 def gradient_by_sum(X: np.ndarray, y: np.ndarray, w: np.ndarray,
                     b: float) -> tuple[np.ndarray, float]:
-    """Data-set gradient as the mean of the per-example gradients, a loop over i: eq. (4)."""
+    """Data-set gradient as the mean of per-example gradients, a loop: eq. (4)."""
     X, y = _check_data(X, y)
     w, b = _check_params(X, w, b)
     m = X.shape[0]
@@ -149,11 +166,7 @@ def half_mse_gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
 def gradient_descent_step(w: np.ndarray, b: float, dw: np.ndarray, db: float,
                           lr: float) -> tuple[np.ndarray, float]:
     """One gradient-descent update of w and b with learning rate lr: eq. (7)."""
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
-    if w.shape != dw.shape:
-        raise ValueError(f"dw must have the shape of w, {w.shape}, got {dw.shape}")
+    w, dw = _check_step(w, dw, lr)
     return w - lr * dw, float(b - lr * db)
 # --8<-- [end:step]
 
@@ -183,9 +196,7 @@ def normal_equation(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Exact minimiser of eq. (2), from the normal equations with A = [X 1]: eq. (8)."""
     X, y = _check_data(X, y)
     A = np.column_stack([X, np.ones(X.shape[0])])   # (m, n + 1)
-    if np.linalg.matrix_rank(A) < A.shape[1]:
-        raise ValueError(f"[X 1] has rank {np.linalg.matrix_rank(A)} < n + 1 = {A.shape[1]}: "
-                         "the minimiser is not unique")
+    _check_full_rank(A)
     theta = np.linalg.solve(A.T @ A, A.T @ y)       # solve, never invert explicitly
     return theta[:-1], float(theta[-1])
 # --8<-- [end:normal]

@@ -70,7 +70,7 @@ def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:
 
 # --8<-- [start:sigmoid]
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """The logistic sigmoid, written as in its definition, eq. (1). Overflows for z < -709."""
+    """The sigmoid exactly as eq. (1) writes it; exp overflows for z < -709."""
     z = np.asarray(z, dtype=np.float64)
     return 1.0 / (1.0 + np.exp(-z))
 # --8<-- [end:sigmoid]
@@ -96,7 +96,7 @@ def forward(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np.ndar
 
 # --8<-- [start:loss]
 def bce_loss(a: np.ndarray, y: np.ndarray) -> float:
-    """Binary cross-entropy of probabilities a against labels y, averaged over m: eq. (4)."""
+    """Binary cross-entropy of probabilities a and labels y, mean over m: eq. (4)."""
     a, y = _check_probabilities(a, y)
     losses = -(y * np.log(a) + (1.0 - y) * np.log(1.0 - a))   # one per example, (m,)
     return float(np.mean(losses))
@@ -105,7 +105,7 @@ def bce_loss(a: np.ndarray, y: np.ndarray) -> float:
 
 # --8<-- [start:dloss-da]
 def dloss_da(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Derivative of each example's loss with respect to its probability a_i: eq. (5)."""
+    """Derivative of each example's loss with respect to its a_i: eq. (5)."""
     a, y = _check_probabilities(a, y)
     return -y / a + (1.0 - y) / (1.0 - a)
 # --8<-- [end:dloss-da]
@@ -154,7 +154,7 @@ def naive_loss_from_logits(z: np.ndarray, y: np.ndarray) -> float:
 
 # --8<-- [start:stable-loss]
 def loss_from_logits(z: np.ndarray, y: np.ndarray) -> float:
-    """Binary cross-entropy computed from the logits, finite for every finite z: eq. (9)."""
+    """Binary cross-entropy from the logits, finite for every finite z: eq. (9)."""
     z, y = _check_logits(z, y)
     losses = y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)   # (m,)
     return float(np.mean(losses))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from checks import GRAD_RTOL
 
 from snippets.foundations.gradient_checking import (
     H_CENTRAL,
@@ -18,6 +17,8 @@ from snippets.foundations.gradient_checking import (
     directional_difference,
     relative_error,
 )
+
+from checks import GRAD_RTOL
 
 
 def quadratic(A: np.ndarray):
@@ -113,11 +114,11 @@ def test_default_step_is_near_the_cube_root_of_epsilon():
     "call, message",
     [
         (lambda: central_difference(lambda v: 0.0, np.ones(2), h=0.0), r"step h must be a positive"),
-        (lambda: central_difference(lambda v: 0.0, np.ones(2), h=np.nan), r"step h must be a positive"),
+        (lambda: central_difference(lambda v: 0.0, np.ones(2), h=np.nan), r"step h must be a"),
         (lambda: central_difference(lambda v: 0.0, np.array(["a"])), r"x must hold real numbers"),
         (lambda: central_difference(lambda v: 0.0, np.array([1j])), r"x must hold real numbers"),
         (lambda: central_difference(lambda v: 0.0, np.array([np.inf])), r"x must be finite"),
-        (lambda: relative_error(np.ones(2), np.ones(3)), r"same shape.*\(2,\) and \(3,\)"),
+        (lambda: relative_error(np.ones(2), np.ones(3)), r"same shape, got shapes \(2,\) and \(3,\)"),
         (lambda: directional_difference(lambda v: 0.0, np.ones(2), np.ones(3)), r"v must have the shape"),
         (lambda: check_gradient(lambda v: 0.0, np.ones(3), np.ones(2)), r"grad must have the shape"),
     ],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.models.linear_regression import (
@@ -19,6 +18,8 @@ from snippets.models.linear_regression import (
     normal_equation,
     predict,
 )
+
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
 SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.models.logistic_regression import (
@@ -20,6 +19,8 @@ from snippets.models.logistic_regression import (
     sigmoid_derivative,
     stable_sigmoid,
 )
+
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
 SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
 

@@ -15,13 +15,20 @@
       if (display || tex.startsWith("\\(")) {
         tex = tex.slice(2, -2);
       }
-      katex.render(tex, el, {
-        displayMode: display,
-        throwOnError: false,
-        strict: "error",
-        trust: false,
-      });
-      el.dataset.rendered = "katex";
+      try {
+        katex.render(tex, el, {
+          displayMode: display,
+          throwOnError: true,
+          strict: "error",
+          trust: false,
+        });
+        el.dataset.rendered = "katex";
+      } catch (err) {
+        // Leave the TeX readable, mark the element, and report: the browser test fails on both.
+        el.classList.add("katex-error");
+        el.title = String(err);
+        console.error("KaTeX could not render a formula:", String(err));
+      }
     });
   }
 
@@ -35,8 +42,11 @@
           { left: "\\(", right: "\\)", display: false },
           { left: "\\[", right: "\\]", display: true },
         ],
-        throwOnError: false,
+        throwOnError: true,
         strict: "error",
+        errorCallback: function (message, err) {
+          console.error("KaTeX could not render a formula:", message, String(err));
+        },
       });
     });
   }
