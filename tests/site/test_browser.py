@@ -1,0 +1,201 @@
+"""Open the built site in headless Chromium, served on 127.0.0.1, as a reader would.
+
+For every page: no console error, no request to any other host, and every formula rendered
+by KaTeX (no raw TeX left in the text, no KaTeX error element). Then the same after instant
+navigation, which swaps the page content without reloading the page.
+
+Chromium comes from the system (Debian's chromium package; `make test` installs it when it
+can). Playwright only drives it and never downloads a browser of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.site, pytest.mark.browser]
+
+CANDIDATES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"]
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-quic", "--disable-default-apps", "--disable-extensions",
+]
+#: Milliseconds to wait for a page and its math; the site is local, so this is generous.
+TIMEOUT_MS = 20_000
+
+MATH_STATE = r"""
+() => {
+  const root = document.querySelector("article") || document.body;
+  const arithmatex = [...root.querySelectorAll(".arithmatex")];
+  const skip = ".katex, pre, code, script, style, .md-clipboard, .clipboard-copy-txt, .jp-CodeCell";
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const raw = [];
+  const tex = /\\[()[\]]|\$\$|\$[^$\s][^$]*\$|\\(frac|mathbf|nabla|partial|sum|tag|begin|hat)\b/;
+  while (walker.nextNode()) {
+    const text = walker.currentNode.nodeValue;
+    if (tex.test(text)) raw.push(text.trim().slice(0, 80));
+  }
+  return {
+    arithmatex: arithmatex.length,
+    unrendered: arithmatex.filter((el) => !el.querySelector(".katex")).length,
+    rendered: root.querySelectorAll(".katex").length,
+    errors: root.querySelectorAll(".katex-error").length,
+    raw: raw,
+  };
+}
+"""
+
+
+def find_chromium() -> str:
+    env = os.environ.get("CHROMIUM")
+    if env:
+        found = shutil.which(env)
+        if found:
+            return found
+        pytest.fail(f"CHROMIUM={env!r} is not an executable")
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("No Chromium or Chrome found for the browser test. Run 'make test' as root on "
+                "Debian or Ubuntu (it installs the chromium package), install one yourself "
+                "(sudo apt-get install chromium), or set CHROMIUM=/path/to/chrome.")
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_site):
+    handler = functools.partial(QuietHandler, directory=str(built_site.path))
+    httpd = ThreadingHTTPServer(("127.0.0.1", built_site.port), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield built_site.base_url
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = find_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=60_000)
+        yield b
+        b.close()
+
+
+class Reader:
+    """A browser tab that records console errors and every request it makes."""
+
+    def __init__(self, browser, base_url: str):
+        self.base_url = base_url
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                           service_workers="block")
+        self.errors: list[str] = []
+        self.remote: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base_url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.remote.append(url)
+            route.abort()
+
+    def math(self) -> dict:
+        self.page.wait_for_function(
+            "() => [...document.querySelectorAll('.arithmatex')]"
+            ".every(e => e.querySelector('.katex') || e.classList.contains('katex-error'))")
+        return self.page.evaluate(MATH_STATE)
+
+    def close(self):
+        self.context.close()
+
+
+def site_pages(site: Path) -> list[str]:
+    pages = [p.relative_to(site).as_posix() for p in site.rglob("index.html")]
+    return sorted(p[: -len("index.html")] for p in pages)
+
+
+def assert_math_rendered(state: dict, where: str, expect_math: bool):
+    assert state["unrendered"] == 0, f"{where}: {state['unrendered']} formulas left unrendered"
+    assert state["errors"] == 0, f"{where}: {state['errors']} KaTeX error elements"
+    assert not state["raw"], f"{where}: raw TeX left in the text: {state['raw'][:5]}"
+    if expect_math:
+        assert state["rendered"] > 0, f"{where}: no rendered formula"
+
+
+def pages_with_math(site: Path) -> set[str]:
+    from pages import DOCS, markdown_pages, notebook_markdown, notebooks
+
+    with_math = set()
+    for md in markdown_pages():
+        if "$" in md.read_text(encoding="utf-8"):
+            rel = md.relative_to(DOCS).with_suffix("").as_posix()
+            with_math.add("" if rel == "index" else rel + "/")
+    for nb in notebooks():
+        if any("$" in c for c in notebook_markdown(nb)):
+            with_math.add(nb.relative_to(DOCS).with_suffix("").as_posix() + "/")
+    return with_math
+
+
+def test_every_page_renders_its_math_with_no_error_and_no_remote_request(built_site, server, browser):
+    math_pages = pages_with_math(built_site.path)
+    pages = site_pages(built_site.path)
+    assert len(pages) >= 6
+    problems = []
+    for rel in pages:
+        reader = Reader(browser, server)
+        try:
+            reader.page.goto(server + rel, wait_until="load")
+            state = reader.math()
+            try:
+                assert_math_rendered(state, rel or "home", rel in math_pages)
+            except AssertionError as e:
+                problems.append(str(e))
+            problems += [f"{rel}: console error: {e}" for e in reader.errors]
+            problems += [f"{rel}: request to another host: {u}" for u in reader.remote]
+        finally:
+            reader.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_math_renders_again_after_instant_navigation(built_site, server, browser):
+    reader = Reader(browser, server)
+    try:
+        page = reader.page
+        page.goto(server, wait_until="load")
+        page.evaluate("window.__sameDocument = true")
+        for target in ["models/logistic-regression/", "models/linear-regression-example/",
+                       "notation/"]:
+            link = page.locator(f'nav.md-nav--primary a.md-nav__link[href$="{target.rstrip("/")}/"]').first
+            link.click()
+            page.wait_for_url(server + target)
+            page.wait_for_function("() => document.querySelector('.katex') !== null")
+            state = reader.math()
+            assert_math_rendered(state, f"{target} (instant navigation)", True)
+            assert page.evaluate("window.__sameDocument === true"), (
+                f"{target}: the page was reloaded, so instant navigation was not used")
+        assert not reader.errors, f"console errors: {reader.errors}"
+        assert not reader.remote, f"requests to other hosts: {reader.remote}"
+    finally:
+        reader.close()
