@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from pages import ROOT
 
 KATEX_ASSETS = ROOT / "docs" / "assets" / "vendor" / "katex" / "katex.min.js"

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+
 from pages import DOCS, markdown_pages, notebook_markdown, notebooks, parse_page
 
 pytestmark = pytest.mark.site

@@ -19,11 +19,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from pages import (
     DOCS,
     ROOT,
     SNIPPETS,
     markdown_pages,
+    matching_test_file,
     names_used,
     nav_files,
     notebook_markdown,
@@ -32,7 +34,6 @@ from pages import (
     parse_page,
     snippet_files,
     snippet_sections,
-    matching_test_file,
 )
 
 PAGES = markdown_pages()
