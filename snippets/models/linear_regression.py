@@ -63,6 +63,11 @@ def _check_step(w: np.ndarray, dw: np.ndarray, lr: float) -> tuple[np.ndarray, n
     return w, dw
 
 
+def _check_iterations(n_iters: int) -> None:
+    if not (isinstance(n_iters, (int, np.integer)) and n_iters >= 1):
+        raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
+
+
 def _check_full_rank(A: np.ndarray) -> None:
     rank = np.linalg.matrix_rank(A)
     if rank < A.shape[1]:
@@ -179,8 +184,7 @@ def fit(X: np.ndarray, y: np.ndarray, lr: float,
     Returns w, b and the loss before each update, shape (n_iters,).
     """
     X, y = _check_data(X, y)
-    if not (isinstance(n_iters, (int, np.integer)) and n_iters >= 1):
-        raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
+    _check_iterations(n_iters)
     w, b = np.zeros(X.shape[1]), 0.0
     losses = np.empty(n_iters)
     for t in range(n_iters):
