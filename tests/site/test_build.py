@@ -95,44 +95,39 @@ def test_no_broken_internal_link_or_anchor(built_site):
     assert not broken, "\n".join(broken)
 
 
-def test_nothing_is_loaded_from_another_host(built_site):
-    remote = []
-    for path in html_files(built_site.path):
+def loaded_resources(site):
+    """(page, tag, attribute value, absolute URL) of everything a built page loads."""
+    for path in html_files(site.path):
         soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-        base = page_url(built_site, path)
+        base = page_url(site, path)
         for tag, attr in LOADING_ATTRS:
             for el in soup.find_all(tag):
                 value = el.get(attr)
-                if tag == "link" and "canonical" in (el.get("rel") or []):
-                    continue
-                if value and is_remote(built_site, urljoin(base, value)):
-                    remote.append(f"{path.relative_to(built_site.path)}: <{tag} {attr}={value}>")
+                if value and not (tag == "link" and "canonical" in (el.get("rel") or [])):
+                    yield path, f"<{tag} {attr}={value}>", urljoin(base, value)
         for style in soup.find_all("style"):
-            remote += [f"{path.relative_to(built_site.path)}: {u}" for m in CSS_URL.findall(style.text)
-                       for u in m if u and is_remote(built_site, urljoin(base, u))]
+            for m in CSS_URL.findall(style.text):
+                yield from ((path, f"<style> {u}", urljoin(base, u)) for u in m if u)
         for script in soup.find_all("script", src=False):
-            if re.search(r"""import\(\s*["']https?://|cdn""", script.text, re.I):
-                remote.append(f"{path.relative_to(built_site.path)}: inline script loads from a CDN")
-    for css in built_site.path.rglob("*.css"):
+            for u in re.findall(r"""import\(\s*["']([^"']+)["']""", script.text):
+                yield path, f"<script> import({u})", urljoin(base, u)
+    for css in site.path.rglob("*.css"):
         for m in CSS_URL.findall(css.read_text(encoding="utf-8", errors="replace")):
-            remote += [f"{css.relative_to(built_site.path)}: {u}" for u in m
-                       if u and is_remote(built_site, urljoin(page_url(built_site, css), u))]
+            yield from ((css, f"url({u})", urljoin(page_url(site, css), u)) for u in m if u)
+
+
+def test_nothing_is_loaded_from_another_host(built_site):
+    remote = [f"{path.relative_to(built_site.path)}: {what}"
+              for path, what, url in loaded_resources(built_site) if is_remote(built_site, url)]
     assert not remote, "\n".join(remote)
 
 
 def test_local_assets_that_pages_load_exist(built_site):
     missing = []
-    for path in html_files(built_site.path):
-        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-        base = page_url(built_site, path)
-        for tag, attr in LOADING_ATTRS:
-            for el in soup.find_all(tag):
-                value = el.get(attr)
-                if not value or (tag == "link" and "canonical" in (el.get("rel") or [])):
-                    continue
-                target = target_file(built_site, urljoin(base, value).split("?")[0])
-                if target is not None and not target.exists():
-                    missing.append(f"{path.relative_to(built_site.path)}: {value}")
+    for path, what, url in loaded_resources(built_site):
+        target = target_file(built_site, url.split("?")[0].split("#")[0])
+        if target is not None and not target.exists():
+            missing.append(f"{path.relative_to(built_site.path)}: {what}")
     assert not missing, "\n".join(missing)
 
 
