@@ -10,20 +10,143 @@ import numpy as np
 import pytest
 
 from snippets.foundations.gradient_checking import (
+    EPS,
     H_CENTRAL,
+    H_COMPLEX,
+    H_FORWARD,
     MAX_COORDINATES,
+    best_steps,
     central_difference,
     check_gradient,
+    check_layer,
+    complex_step,
     directional_difference,
+    forward_difference,
     relative_error,
+    step_size_errors,
 )
 
-from checks import GRAD_RTOL
+from checks import EXACT_RTOL, GRAD_RTOL
 
 
 def quadratic(A: np.ndarray):
     """f(x) = x^T A x has gradient (A + A^T) x: a closed form independent of the checker."""
     return (lambda x: float(x @ A @ x)), (lambda x: (A + A.T) @ x)
+
+
+#: A forward difference with h = 1e-8 keeps about 8 digits (page, eq. (3)); 1e-6 allows for
+#: function values up to 100 times the size of the derivative.
+FORWARD_RTOL = 1e-6
+
+#: The complex step subtracts nothing: only the rounding of f itself remains, a few eps.
+COMPLEX_RTOL = 1e-15
+
+#: The grid of steps for the measured sweep: 4 points per decade from 1e-13 to 1e-1.
+STEPS = np.logspace(-13, -1, 49)
+
+#: Points where the sweep measures e^x: away from 0, so that x + h rounds like a typical
+#: input, and where e^x, its derivatives and its value are all of order 1 (well scaled).
+SWEEP_POINTS = np.linspace(0.5, 1.5, 11)
+
+
+def test_forward_difference_of_sin_has_first_order_error():
+    # Taylor: (f(x+h) - f(x)) / h = f'(x) + (h / 2) f''(x) + O(h^2), and f'' = -sin for sin.
+    x, h = 0.3, 1e-4
+    g = forward_difference(lambda t: np.sin(t[0]), np.array([x]), h=h)[0]
+    assert g - np.cos(x) == pytest.approx(-h * np.sin(x) / 2, rel=1e-3)
+
+
+@pytest.mark.parametrize("shape", [(1,), (5,), (3, 4)])
+def test_forward_difference_matches_a_closed_form(rng, shape):
+    x = rng.standard_normal(shape)
+    g = forward_difference(lambda v: float(np.sum(np.sin(v) + v**2)), x)
+    assert g.shape == shape
+    assert relative_error(g, np.cos(x) + 2 * x) < FORWARD_RTOL
+
+
+def test_forward_difference_is_less_accurate_than_central(rng):
+    x = rng.standard_normal(6)
+    f = lambda v: float(np.sum(np.exp(v)))
+    exact = np.exp(x)
+    central_err = relative_error(central_difference(f, x), exact)
+    forward_err = relative_error(forward_difference(f, x), exact)
+    assert central_err < 1e-2 * forward_err
+
+
+def test_best_steps_hand_computed():
+    # With |f| = |f''| = |f'''| = 1: 2 sqrt(eps) and (3 eps)^(1/3), eps = 2^-52.
+    h_fwd, h_cen = best_steps(1.0, 1.0, 1.0)
+    assert h_fwd == pytest.approx(2 * np.sqrt(2.0**-52), rel=EXACT_RTOL)
+    assert h_cen == pytest.approx((3 * 2.0**-52) ** (1 / 3), rel=EXACT_RTOL)
+    assert EPS == 2.0**-52
+
+
+@pytest.mark.parametrize("sizes", [(1.0, 1.0, 1.0), (3.0, 0.5, 7.0), (1e-3, 2.0, 1e2)])
+def test_best_steps_minimise_the_error_models(sizes):
+    """Eq. (3), second line against first line: the minimiser of each model, on a fine grid."""
+    f_size, d2, d3 = sizes
+    h = np.logspace(-12, 0, 200001)
+    e_fwd = h / 2 * d2 + 2 * EPS * f_size / h
+    e_cen = h**2 / 6 * d3 + EPS * f_size / h
+    h_fwd, h_cen = best_steps(f_size, d2, d3)
+    assert h_fwd == pytest.approx(h[np.argmin(e_fwd)], rel=1e-3)
+    assert h_cen == pytest.approx(h[np.argmin(e_cen)], rel=1e-3)
+
+
+def test_measured_best_steps_of_exp():
+    """The best measured steps: central near 1e-5, forward near 1e-8 (within a factor 10)."""
+    forward, central = step_size_errors(np.exp, np.exp, SWEEP_POINTS, STEPS)
+    h_fwd, h_cen = STEPS[np.argmin(forward)], STEPS[np.argmin(central)]
+    assert 1e-6 <= h_cen <= 1e-4
+    assert 1e-9 <= h_fwd <= 1e-7
+    # Eq. (3) with |f| = |f''| = |f'''| (true of e^x) predicts the same, within a factor 10.
+    pred_fwd, pred_cen = best_steps(1.0, 1.0, 1.0)
+    assert 0.1 < h_cen / pred_cen < 10
+    assert 0.1 < h_fwd / pred_fwd < 10
+    # The best errors: about eps^(2/3) for central and eps^(1/2) for forward differences.
+    assert central.min() < 1e-10
+    assert 1e-9 < forward.min() < 1e-7
+
+
+def test_measured_errors_fall_like_h_and_h_squared():
+    """Where truncation dominates, 10 times the step gives 10 and 100 times the error."""
+    hs = np.array([1e-4, 1e-3])
+    forward, central = step_size_errors(np.exp, np.exp, SWEEP_POINTS, hs)
+    assert forward[1] / forward[0] == pytest.approx(10, rel=0.05)
+    assert central[1] / central[0] == pytest.approx(100, rel=0.05)
+
+
+def test_complex_step_reaches_machine_precision(rng):
+    x = rng.uniform(-1, 1, size=2)
+    f = lambda v: np.exp(v[0]) * np.sin(v[1])
+    exact = np.array([np.exp(x[0]) * np.sin(x[1]), np.exp(x[0]) * np.cos(x[1])])
+    assert relative_error(complex_step(f, x), exact) < COMPLEX_RTOL
+    # Central differences, even at their best step, are far less accurate.
+    assert relative_error(central_difference(f, x), exact) > 10 * COMPLEX_RTOL
+    assert H_COMPLEX**2 < EPS * 1e-20   # truncation (order h^2) far below rounding
+
+
+def test_complex_step_of_a_matrix_function(rng):
+    A = rng.standard_normal((3, 3))
+    X = rng.standard_normal((3, 3))
+    f = lambda V: np.sum(np.sin(A * V))     # gradient A * cos(A * V), entry by entry
+    assert relative_error(complex_step(f, X), A * np.cos(A * X)) < COMPLEX_RTOL
+
+
+@pytest.mark.parametrize("m, n_in, n_out", [(1, 1, 1), (4, 3, 2), (2, 5, 1), (70, 10, 9)])
+def test_check_layer_accepts_a_right_backward_pass(rng, m, n_in, n_out):
+    X = rng.standard_normal((m, n_in))
+    W = rng.standard_normal((n_in, n_out))
+    assert check_layer(lambda V: X @ V, lambda V, G: X.T @ G, W, rng) < GRAD_RTOL
+    assert check_layer(lambda V: V @ W, lambda V, G: G @ W.T, X, rng) < GRAD_RTOL
+
+
+def test_check_layer_flags_a_transpose_in_the_wrong_place(rng):
+    X = rng.standard_normal((4, 4))
+    W = rng.standard_normal((4, 4))
+    assert check_layer(lambda V: X @ V, lambda V, G: X @ G, W, rng) > 100 * GRAD_RTOL
+    # Without an rng it draws G from a fixed seed; an elementwise layer passes.
+    assert check_layer(np.tanh, lambda V, G: G * (1 - np.tanh(V) ** 2), W) < GRAD_RTOL
 
 
 def test_central_difference_is_exact_on_a_quadratic():
@@ -121,8 +244,22 @@ def test_default_step_is_near_the_cube_root_of_epsilon():
         (lambda: relative_error(np.ones(2), np.ones(3)), r"same shape, got shapes \(2,\) and \(3,\)"),
         (lambda: directional_difference(lambda v: 0.0, np.ones(2), np.ones(3)), r"v must have the shape"),
         (lambda: check_gradient(lambda v: 0.0, np.ones(3), np.ones(2)), r"grad must have the shape"),
+        (lambda: forward_difference(lambda v: 0.0, np.ones(2), h=-1.0), r"step h must be a positive"),
+        (lambda: complex_step(lambda v: 0.0, np.ones(2), h=0.0), r"step h must be a positive"),
+        (lambda: step_size_errors(np.exp, np.exp, np.ones(2), np.array([1e-3, -1.0])), r"positive steps"),
+        (lambda: step_size_errors(np.exp, np.exp, np.ones(2), np.ones((2, 2))), r"1-D array"),
+        (lambda: step_size_errors(np.exp, np.exp, np.ones(2), np.array([])), r"non-empty"),
+        (lambda: step_size_errors(np.sin, np.zeros_like, np.ones(2), STEPS), r"non-zero"),
+        (lambda: best_steps(0.0, 1.0, 1.0), r"f_size must be a positive"),
+        (lambda: best_steps(1.0, np.inf, 1.0), r"d2_size must be a positive"),
+        (lambda: best_steps(1.0, 1.0, -2.0), r"d3_size must be a positive"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_default_forward_step_is_near_the_square_root_of_epsilon():
+    # Same order of magnitude as eps^(1/2) = 1.5e-8, where the two errors of eq. (3) balance.
+    assert 0.5 < H_FORWARD / np.sqrt(np.finfo(np.float64).eps) < 2

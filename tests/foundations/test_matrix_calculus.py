@@ -1,0 +1,197 @@
+"""Tests for snippets/foundations/matrix_calculus.py (page docs/foundations/matrix-calculus.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snippets.foundations.gradient_checking import check_layer
+from snippets.foundations.matrix_calculus import (
+    grad_linear_form,
+    grad_quadratic_form,
+    grad_squared_residual_norm,
+    grad_trace_of_product,
+    jacobian_linear_map,
+    linear_form,
+    linear_map,
+    matmul_backward,
+    matmul_backward_wrong,
+    matmul_forward,
+    numerical_jacobian,
+    quadratic_form,
+    shape_errors,
+    squared_residual_norm,
+    tanh_backward,
+    tanh_forward,
+    trace_of_product,
+)
+
+from checks import EXACT_ATOL, EXACT_RTOL, GRAD_RTOL, assert_gradient
+
+#: Entrywise tolerance of a Jacobian by central differences against an exact one: the
+#: relative error of eq. (2) of the gradient checking page is about 1e-10 at h = 1e-5.
+JACOBIAN_RTOL = 1e-8
+
+SIZES = [1, 2, 7]
+MATMUL_SHAPES = [(1, 1, 1), (1, 3, 2), (4, 1, 3), (5, 3, 1), (6, 4, 5)]
+
+
+def test_numerical_jacobian_of_a_known_map():
+    # F(x) = (x0 x1, sin x0, x1^2): J = [[x1, x0], [cos x0, 0], [0, 2 x1]].
+    x = np.array([0.4, -1.3])
+    F = lambda v: np.array([v[0] * v[1], np.sin(v[0]), v[1] ** 2])
+    J = numerical_jacobian(F, x)
+    expected = np.array([[-1.3, 0.4], [np.cos(0.4), 0.0], [0.0, -2.6]])
+    assert J.shape == (3, 2)                      # dim y x dim x: numerator layout
+    np.testing.assert_allclose(J, expected, rtol=JACOBIAN_RTOL, atol=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_linear_form(rng, n):
+    a, x = rng.standard_normal(n), rng.standard_normal(n)
+    assert linear_form(a, x) == pytest.approx(sum(a[k] * x[k] for k in range(n)), rel=EXACT_RTOL)
+    assert_gradient(lambda v: linear_form(a, v), grad_linear_form(a, x), x)
+    np.testing.assert_array_equal(grad_linear_form(a, x), a)
+
+
+@pytest.mark.parametrize("q, n", [(1, 1), (3, 1), (1, 4), (3, 5)])
+def test_linear_map_jacobian(rng, q, n):
+    A, x = rng.standard_normal((q, n)), rng.standard_normal(n)
+    J = jacobian_linear_map(A, x)
+    assert J.shape == (q, n)
+    np.testing.assert_allclose(numerical_jacobian(lambda v: linear_map(A, v), x), J,
+                               rtol=JACOBIAN_RTOL, atol=1e-9)
+    # Backward rule: the gradient of g . (A x) is A^T g = J^T g.
+    g = rng.standard_normal(q)
+    assert_gradient(lambda v: float(g @ linear_map(A, v)), J.T @ g, x)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_quadratic_form(rng, n):
+    A, x = rng.standard_normal((n, n)), rng.standard_normal(n)
+    assert quadratic_form(A, x) == pytest.approx(
+        sum(x[k] * A[k, c] * x[c] for k in range(n) for c in range(n)), rel=EXACT_RTOL, abs=EXACT_ATOL)
+    grad = grad_quadratic_form(A, x)
+    assert_gradient(lambda v: quadratic_form(A, v), grad, x)
+    # First line of eq. (4): (A x)_j + (A^T x)_j, entry by entry.
+    by_entry = np.array([sum(A[j, c] * x[c] for c in range(n)) + sum(x[k] * A[k, j] for k in range(n))
+                         for j in range(n)])
+    np.testing.assert_allclose(grad, by_entry, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+
+
+def test_quadratic_form_symmetric_case_and_the_wrong_2Ax(rng):
+    A = rng.standard_normal((5, 5))
+    x = rng.standard_normal(5)
+    S = A + A.T
+    np.testing.assert_allclose(grad_quadratic_form(S, x), 2 * S @ x, rtol=EXACT_RTOL)
+    with pytest.raises(AssertionError):
+        assert_gradient(lambda v: quadratic_form(A, v), 2 * A @ x, x)
+
+
+@pytest.mark.parametrize("m, n", [(1, 1), (1, 3), (6, 1), (8, 4)])
+def test_least_squares_gradient(rng, m, n):
+    X, w, y = rng.standard_normal((m, n)), rng.standard_normal(n), rng.standard_normal(m)
+    grad = grad_squared_residual_norm(X, w, y)
+    assert grad.shape == (n,)
+    assert_gradient(lambda v: squared_residual_norm(X, v, y), grad, w)
+    # Eq. (5), first line: the transposed Jacobian of r (by differences) times 2 r.
+    J = numerical_jacobian(lambda v: X @ v - y, w)
+    np.testing.assert_allclose(J.T @ (2 * (X @ w - y)), grad, rtol=1e-8, atol=1e-9)
+    # The mean squared error of linear regression is this divided by m.
+    assert squared_residual_norm(X, w, y) / m == pytest.approx(np.mean((X @ w - y) ** 2), rel=EXACT_RTOL)
+
+
+def test_least_squares_hand_computed():
+    # X = [[1, 2], [3, 4]], w = (1, 0), y = (0, 1): r = (1, 2), |r|^2 = 5,
+    # 2 X^T r = 2 (1 + 6, 2 + 8) = (14, 20).
+    X, w, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    assert squared_residual_norm(X, w, y) == 5.0
+    np.testing.assert_array_equal(grad_squared_residual_norm(X, w, y), [14.0, 20.0])
+
+
+@pytest.mark.parametrize("p, q", [(1, 1), (2, 3), (4, 1), (3, 3)])
+def test_trace_of_product(rng, p, q):
+    A, B = rng.standard_normal((p, q)), rng.standard_normal((q, p))
+    assert trace_of_product(A, B) == pytest.approx(np.trace(A @ B), rel=EXACT_RTOL, abs=EXACT_ATOL)
+    grad = grad_trace_of_product(A, B)
+    assert grad.shape == A.shape
+    assert_gradient(lambda V: trace_of_product(V, B), grad, A)
+
+
+@pytest.mark.parametrize("m, n_in, n_out", MATMUL_SHAPES)
+def test_matmul_backward_with_a_random_upstream_gradient(rng, m, n_in, n_out):
+    X, W = rng.standard_normal((m, n_in)), rng.standard_normal((n_in, n_out))
+    G = rng.standard_normal((m, n_out))
+    dX, dW = matmul_backward(X, W, G)
+    assert dX.shape == X.shape and dW.shape == W.shape
+    assert_gradient(lambda V: float(np.sum(G * matmul_forward(X, V))), dW, W, rng)
+    assert_gradient(lambda V: float(np.sum(G * matmul_forward(V, W))), dX, X, rng)
+    # The same with the layer checker of the gradient checking page.
+    assert check_layer(lambda V: matmul_forward(X, V), lambda V, G_: matmul_backward(X, V, G_)[1],
+                       W, rng) < GRAD_RTOL
+
+
+def test_matmul_backward_entry_by_entry(rng):
+    """Eq. (7), first line (sums over paths) against the second line (matrix products)."""
+    X, W, G = rng.standard_normal((3, 4)), rng.standard_normal((4, 2)), rng.standard_normal((3, 2))
+    dX, dW = matmul_backward(X, W, G)
+    for j, k in np.ndindex(W.shape):
+        assert dW[j, k] == pytest.approx(sum(X[i, j] * G[i, k] for i in range(3)), rel=EXACT_RTOL)
+    for i, j in np.ndindex(X.shape):
+        assert dX[i, j] == pytest.approx(sum(G[i, k] * W[j, k] for k in range(2)), rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4), (3, 1), (3, 5)])
+def test_elementwise_backward_is_a_hadamard_product(rng, shape):
+    Z, dA = rng.standard_normal(shape), rng.standard_normal(shape)
+    dZ = tanh_backward(Z, dA)
+    assert dZ.shape == Z.shape
+    assert_gradient(lambda V: float(np.sum(dA * tanh_forward(V))), dZ, Z)
+    # The Jacobian of the flattened map is diagonal, and J^T dA equals the Hadamard product.
+    J = numerical_jacobian(lambda v: tanh_forward(v.reshape(shape)).ravel(), Z.ravel())
+    np.testing.assert_allclose(J, np.diag(np.diag(J)), atol=1e-10)
+    np.testing.assert_allclose((J.T @ dA.ravel()).reshape(shape), dZ, rtol=1e-8, atol=1e-10)
+
+
+def test_tanh_extreme_inputs_are_finite():
+    Z = np.array([-1e4, -40.0, 0.0, 40.0, 1e4])
+    assert np.all(np.isfinite(tanh_backward(Z, np.ones(5))))
+    np.testing.assert_array_equal(tanh_forward(Z)[[0, 2, 4]], [-1.0, 0.0, 1.0])
+
+
+def test_shapes_catch_the_wrong_transpose(rng):
+    """The page's example: m = 4, n_in = 3, n_out = 2, and dW = G^T X is (2, 3)."""
+    X, W, G = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
+    dX, dW = matmul_backward_wrong(X, W, G)
+    errors = shape_errors({"X": dX, "W": dW}, {"X": X, "W": W})
+    assert errors == ["dW has shape (2, 3), W has (3, 2)"]
+    right = dict(zip(("X", "W"), matmul_backward(X, W, G), strict=True))
+    assert shape_errors(right, {"X": X, "W": W}) == []
+
+
+def test_square_shapes_hide_the_wrong_transpose_from_the_shape_check(rng):
+    X, W, G = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    dX, dW = matmul_backward_wrong(X, W, G)
+    assert shape_errors({"X": dX, "W": dW}, {"X": X, "W": W}) == []
+    with pytest.raises(AssertionError):
+        assert_gradient(lambda V: float(np.sum(G * matmul_forward(X, V))), dW, W)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: numerical_jacobian(np.sin, np.ones((2, 2))), r"x must be a 1-D array, got shape \(2, 2\)"),
+        (lambda: linear_form(np.ones(2), np.ones(3)), r"same shape \(n,\), got \(2,\) and \(3,\)"),
+        (lambda: linear_form(np.array([np.nan]), np.ones(1)), r"a must be finite"),
+        (lambda: linear_map(np.ones((2, 3)), np.ones(2)), r"A must have shape \(q, n\)"),
+        (lambda: quadratic_form(np.ones((2, 3)), np.ones(3)), r"A must have shape \(n, n\)"),
+        (lambda: squared_residual_norm(np.ones((3, 2)), np.ones(2), np.ones(2)), r"y shape \(3,\)"),
+        (lambda: trace_of_product(np.ones((2, 3)), np.ones((2, 3))), r"B must have shape \(3, 2\)"),
+        (lambda: matmul_forward(np.ones((2, 3)), np.ones((2, 3))), r"must share n_in"),
+        (lambda: matmul_backward(np.ones((2, 3)), np.ones((3, 4)), np.ones((2, 3))), r"G must have the"),
+        (lambda: tanh_backward(np.ones(3), np.ones(2)), r"dA must have the shape of Z"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -1,0 +1,90 @@
+"""Tests for snippets/foundations/vectorisation.py (page docs/foundations/vectorisation.md).
+
+No test asserts a time: timings depend on the machine. The tests assert that the loop and
+the vectorised form compute the same gradient, and that it is the gradient of the loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snippets.foundations.vectorisation import (
+    gradient_loop,
+    gradient_vectorised,
+    make_problem,
+    mse_loss,
+    weighted_row_sum_loop,
+    weighted_row_sum_matrix,
+)
+
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+
+SHAPES = [(1, 1), (1, 5), (7, 1), (40, 6), (300, 20)]
+
+
+@pytest.mark.parametrize("m, n", SHAPES)
+def test_loop_and_vectorised_agree(m, n):
+    X, y, w, b = make_problem(m, n, seed=m + n)
+    dw_loop, db_loop = gradient_loop(X, y, w, b)
+    dw_vec, db_vec = gradient_vectorised(X, y, w, b)
+    assert dw_loop.shape == dw_vec.shape == (n,)
+    np.testing.assert_allclose(dw_loop, dw_vec, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db_loop == pytest.approx(db_vec, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("m, n", SHAPES)
+def test_gradient_matches_finite_differences(rng, m, n):
+    X, y = rng.standard_normal((m, n)), rng.standard_normal(m)
+    w, b = rng.standard_normal(n), float(rng.standard_normal())
+    dw, db = gradient_vectorised(X, y, w, b)
+    assert_gradient(lambda v: mse_loss(X, y, v, b), dw, w, rng)
+    assert_gradient(lambda v: mse_loss(X, y, w, v[0]), np.array([db]), np.array([b]), rng)
+
+
+@pytest.mark.parametrize("m, n", SHAPES)
+def test_weighted_row_sum_identity(rng, m, n):
+    """Eq. (3): the loop over rows equals X^T r, and entry j is sum_i r_i x_ij."""
+    X, r = rng.standard_normal((m, n)), rng.standard_normal(m)
+    loop, matrix = weighted_row_sum_loop(X, r), weighted_row_sum_matrix(X, r)
+    np.testing.assert_allclose(loop, matrix, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    j = n - 1
+    assert matrix[j] == pytest.approx(sum(r[i] * X[i, j] for i in range(m)), rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
+def test_hand_computed_gradient():
+    # X = [[1, 2], [3, 4]], y = (1, 0), w = (0, 1), b = 1: y_hat = (3, 5), r = (2, 5).
+    # L = (4 + 25) / 2 = 14.5; dw = (2/2) (1*2 + 3*5, 2*2 + 4*5) = (17, 24); db = 7.
+    X, y, w = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    assert mse_loss(X, y, w, 1.0) == 14.5
+    for dw, db in (gradient_loop(X, y, w, 1.0), gradient_vectorised(X, y, w, 1.0)):
+        np.testing.assert_array_equal(dw, [17.0, 24.0])
+        assert db == 7.0
+
+
+def test_make_problem_is_repeatable():
+    first, second = make_problem(5, 3, seed=4), make_problem(5, 3, seed=4)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    X, y, w, b = first
+    assert (X.shape, y.shape, w.shape, np.ndim(b)) == ((5, 3), (5,), (3,), 0)
+    assert not np.array_equal(make_problem(5, 3, seed=5)[0], X)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: weighted_row_sum_loop(np.ones(3), np.ones(3)), r"X must be a 2-D array .* got \(3,\)"),
+        (lambda: weighted_row_sum_matrix(np.ones((0, 2)), np.ones(0)), r"m >= 1"),
+        (lambda: weighted_row_sum_matrix(np.ones((3, 2)), np.ones(2)), r"r must have shape \(3,\)"),
+        (lambda: gradient_loop(np.ones((3, 2)), np.ones(4), np.ones(2), 0.0), r"y must have shape \(3,\)"),
+        (lambda: gradient_vectorised(np.ones((3, 2)), np.ones(3), np.ones(3), 0.0), r"w must have shape"),
+        (lambda: mse_loss(np.ones((3, 2)), np.ones(3), np.ones(2), np.ones(2)), r"b must be a scalar"),
+        (lambda: mse_loss(np.full((3, 2), np.nan), np.ones(3), np.ones(2), 0.0), r"X must be finite"),
+        (lambda: make_problem(0, 3), r"positive integers, got m=0"),
+        (lambda: make_problem(3, 2.5), r"positive integers"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
