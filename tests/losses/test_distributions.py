@@ -1,0 +1,192 @@
+"""Tests for snippets/losses/distributions.py (page docs/losses/distributions.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snippets.losses.distributions import (
+    entropy,
+    kl_div_grad,
+    kl_div_logits_grad,
+    kl_div_loss,
+    log_softmax,
+    naive_log_softmax,
+    nll_grad,
+    nll_logits_grad,
+    nll_loss,
+    soft_cross_entropy_loss,
+)
+
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+
+#: (m, C), including one example, two classes, and more entries than the checker's 64.
+SHAPES = [(1, 2), (1, 5), (4, 1), (6, 3), (20, 7)]
+
+#: A logit this large overflows exp in float64 (exp(710) > 1.8e308).
+Z_EXTREME = 1e4
+
+
+def random_distribution(rng: np.random.Generator, m: int, C: int, zeros: bool = False):
+    p = rng.uniform(0.1, 1.0, size=(m, C))
+    if zeros and C > 1:
+        p[:, 0] = 0.0          # a class with probability exactly 0 in every row
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def softmax_reference(z: np.ndarray) -> np.ndarray:
+    """Softmax written out, for moderate logits only (the tests' independent route)."""
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_kl_known_values():
+    # p = (1/2, 1/2), q = (1/4, 3/4): 1/2 log 2 + 1/2 log(2/3) = 1/2 log(4/3).
+    p = np.array([[0.5, 0.5]])
+    log_q = np.log([[0.25, 0.75]])
+    assert kl_div_loss(log_q, p) == pytest.approx(0.5 * np.log(4 / 3), rel=EXACT_RTOL)
+    # q = p gives 0; a one-hot p gives -log q of its class.
+    assert kl_div_loss(np.log(p), p) == pytest.approx(0.0, abs=EXACT_ATOL)
+    assert kl_div_loss(log_q, [[0.0, 1.0]]) == pytest.approx(-np.log(0.75), rel=EXACT_RTOL)
+
+
+def test_kl_is_not_symmetric_and_is_non_negative(rng):
+    p, q = random_distribution(rng, 5, 4), random_distribution(rng, 5, 4)
+    forward, backward = kl_div_loss(np.log(q), p), kl_div_loss(np.log(p), q)
+    assert forward > 0 and backward > 0 and abs(forward - backward) > 1e-6
+
+
+@pytest.mark.parametrize("m,C", SHAPES)
+def test_kl_gradient_matches_finite_differences(rng, m, C):
+    p = random_distribution(rng, m, C, zeros=True)
+    # Rows summing to 0.9: with C = 1 a normalised row is log q = 0, and the checker's steps
+    # would leave the domain log q <= 0. The loss is linear in log_q, so nothing else changes.
+    log_q = np.log(0.9 * random_distribution(rng, m, C))
+    g = kl_div_grad(log_q, p)
+    assert g.shape == (m, C)
+    assert_gradient(lambda v: kl_div_loss(v, p), g, log_q, rng)
+
+
+@pytest.mark.parametrize("m,C", SHAPES)
+def test_kl_is_cross_entropy_minus_entropy(rng, m, C):
+    """Eq. (3): KL(p || q) = H(p, q) - H(p), row by row and for the mean."""
+    p = random_distribution(rng, m, C, zeros=True)
+    log_q = np.log(random_distribution(rng, m, C))
+    assert kl_div_loss(log_q, p) == pytest.approx(
+        soft_cross_entropy_loss(log_q, p) - entropy(p), rel=1e-12, abs=EXACT_ATOL)
+    # Entropy from its definition, with 0 log 0 = 0 done by hand.
+    by_hand = np.mean([-sum(pk * np.log(pk) for pk in row if pk > 0) for row in p])
+    assert entropy(p) == pytest.approx(by_hand, rel=EXACT_RTOL)
+
+
+def test_kl_matches_pytorch_reductions(rng):
+    # PyTorch's KLDivLoss (documented): elementwise p (log p - input); 'batchmean' divides
+    # the sum by m, which is eq. (1); the default 'mean' divides by m * C instead.
+    m, C = 5, 4
+    p = random_distribution(rng, m, C)
+    log_q = np.log(random_distribution(rng, m, C))
+    pointwise = p * (np.log(p) - log_q)
+    assert kl_div_loss(log_q, p) == pytest.approx(pointwise.sum() / m, rel=EXACT_RTOL)
+    assert kl_div_loss(log_q, p) / C == pytest.approx(pointwise.mean(), rel=EXACT_RTOL)
+
+
+def test_log_softmax_known_values_and_naive_agreement(rng):
+    # Logits (0, ln 3): softmax (1/4, 3/4).
+    np.testing.assert_allclose(log_softmax([[0.0, np.log(3.0)]]), np.log([[0.25, 0.75]]),
+                               rtol=EXACT_RTOL)
+    z = rng.normal(scale=5.0, size=(8, 6))
+    np.testing.assert_allclose(log_softmax(z), naive_log_softmax(z), rtol=1e-12, atol=1e-12)
+    # Shifting a row by a constant changes nothing.
+    np.testing.assert_allclose(log_softmax(z + 100.0), log_softmax(z), rtol=1e-12, atol=1e-12)
+
+
+def test_naive_log_softmax_fails_where_the_shifted_form_is_exact():
+    z = np.array([[1000.0, 0.0]])
+    with pytest.warns(RuntimeWarning):
+        naive = naive_log_softmax(z)
+    assert np.isnan(naive[0, 0])
+    # Exact answer: log(1 / (1 + e^-1000)) = 0 and -1000 - 0 in float64.
+    np.testing.assert_array_equal(log_softmax(z), [[0.0, -1000.0]])
+
+
+@pytest.mark.parametrize("z", [Z_EXTREME, -Z_EXTREME])
+def test_logit_functions_are_finite_and_warning_free_at_extreme_logits(rng, z):
+    Z = np.array([[z, 0.0, -z], [z, z, 0.0]])
+    p = random_distribution(rng, 2, 3)
+    assert np.all(np.isfinite(log_softmax(Z)))
+    assert np.all(np.isfinite(kl_div_logits_grad(Z, p)))
+    assert np.all(np.isfinite(nll_logits_grad(Z, np.array([2, 1]))))
+    assert np.isfinite(kl_div_loss(log_softmax(Z), p))
+    assert np.isfinite(nll_loss(log_softmax(Z), np.array([2, 1])))
+
+
+@pytest.mark.parametrize("m,C", SHAPES)
+def test_kl_logits_gradient_is_softmax_minus_p(rng, m, C):
+    """Eq. (5): the chain rule through log-softmax gives (q - p) / m."""
+    p = random_distribution(rng, m, C, zeros=True)
+    z = rng.normal(scale=2.0, size=(m, C))
+    g = kl_div_logits_grad(z, p)
+    assert_gradient(lambda v: kl_div_loss(log_softmax(v), p), g, z, rng)
+    # Middle line of eq. (5): sum_k p_k (q_j - [k = j]) equals q_j sum_k p_k - p_j.
+    q = softmax_reference(z)
+    middle = np.einsum("ik,ij->ij", p, q) - p
+    np.testing.assert_allclose(g * m, middle, rtol=1e-12, atol=EXACT_ATOL)
+    # Jacobian product of the chain rule: d log q_k / d z_j = [k = j] - q_j.
+    i = 0
+    jac = np.eye(C) - q[i][np.newaxis, :]          # row k, column j
+    np.testing.assert_allclose(g[i] * m, jac.T @ (-p[i]), rtol=1e-12, atol=EXACT_ATOL)
+
+
+def test_nll_known_values_and_one_hot_equivalence(rng):
+    # Rows q = (0.2, 0.8) and (0.5, 0.5), classes 1 and 0: -(log 0.8 + log 0.5) / 2.
+    log_q = np.log([[0.2, 0.8], [0.5, 0.5]])
+    y = np.array([1, 0])
+    assert nll_loss(log_q, y) == pytest.approx(-(np.log(0.8) + np.log(0.5)) / 2, rel=EXACT_RTOL)
+    np.testing.assert_array_equal(nll_grad(log_q, y), [[0.0, -0.5], [-0.5, 0.0]])
+    # With one-hot rows, the NLL is the soft cross-entropy and the KL divergence.
+    one_hot = np.eye(2)[y]
+    assert nll_loss(log_q, y) == pytest.approx(soft_cross_entropy_loss(log_q, one_hot), rel=EXACT_RTOL)
+    assert nll_loss(log_q, y) == pytest.approx(kl_div_loss(log_q, one_hot), rel=EXACT_RTOL)
+    np.testing.assert_array_equal(nll_grad(log_q, y), kl_div_grad(log_q, one_hot))
+    # One-hot rows and whole-number floats are accepted in place of integer indices.
+    assert nll_loss(log_q, one_hot) == nll_loss(log_q, y) == nll_loss(log_q, y.astype(float))
+    np.testing.assert_array_equal(nll_logits_grad(log_q, one_hot), nll_logits_grad(log_q, y))
+
+
+@pytest.mark.parametrize("m,C", SHAPES)
+def test_nll_gradients_match_finite_differences(rng, m, C):
+    log_q = np.log(0.9 * random_distribution(rng, m, C))   # rows sum to 0.9, as above
+    y = rng.integers(0, C, size=m)
+    assert_gradient(lambda v: nll_loss(v, y), nll_grad(log_q, y), log_q, rng)
+    z = rng.normal(scale=2.0, size=(m, C))
+    dz = nll_logits_grad(z, y)
+    assert_gradient(lambda v: nll_loss(log_softmax(v), y), dz, z, rng)
+    np.testing.assert_allclose(dz * m, softmax_reference(z) - np.eye(C)[y], rtol=1e-12,
+                               atol=EXACT_ATOL)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: kl_div_loss(np.log([[0.5, 0.5]]), [[0.5, 0.6]]), r"each row of p must sum to 1"),
+        (lambda: kl_div_loss(np.log([[0.5, 0.5]]), [[1.5, -0.5]]), r"p must hold probabilities >= 0"),
+        (lambda: kl_div_loss([[0.1, -1.0]], [[0.5, 0.5]]), r"log_q must hold log-probabilities"),
+        (lambda: kl_div_grad([[-1.0, -1.0]], [[1.0]]), r"p must have shape \(1, 2\), got \(1, 1\)"),
+        (lambda: kl_div_grad([-1.0, -1.0], [1.0]), r"log_q must be a non-empty 2-D array"),
+        (lambda: kl_div_loss([[-np.inf, 0.0]], [[0.0, 1.0]]), r"log_q must be finite"),
+        (lambda: entropy([[np.nan, 1.0]]), r"p must be finite"),
+        (lambda: soft_cross_entropy_loss([[-1.0]], [[0.5]]), r"sum to 1"),
+        (lambda: log_softmax(np.zeros((0, 3))), r"non-empty 2-D array"),
+        (lambda: naive_log_softmax([1.0, 2.0]), r"z must be a non-empty 2-D"),
+        (lambda: kl_div_logits_grad([[1.0, 2.0]], [[1.0, 0.0, 0.0]]), r"p must have shape \(1, 2\)"),
+        (lambda: nll_loss(np.log([[0.5, 0.5]]), np.array([2])), r"class indices must lie in 0..1"),
+        (lambda: nll_loss(np.log([[0.5, 0.5]]), np.array([0.5])), r"whole numbers"),
+        (lambda: nll_grad(np.log([[0.5, 0.5]]), np.array([0, 1, 1])), r"shape \(1,\) or one-hot"),
+        (lambda: nll_grad(np.log([[0.5, 0.5]]), np.array([[1, 1]])), r"single 1 and zeros"),
+        (lambda: nll_grad([[0.5, 0.5]], np.array([0])), r"log-probabilities"),
+        (lambda: nll_logits_grad([[1.0, 2.0]], np.array([[0, 1, 0]])), r"one-hot rows of shape \(1, 2\)"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
