@@ -1,0 +1,269 @@
+"""Tests for snippets/optimisation/mini_batch.py (page docs/optimisation/mini-batch.md)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from snippets.models import linear_regression as linreg
+from snippets.models import logistic_regression as logreg
+from snippets.optimisation.mini_batch import (
+    batch_gradient,
+    batch_variance,
+    batch_variance_with_replacement,
+    epoch_batches,
+    mean_batch_gradient,
+    mean_over_all_batches,
+    per_example_gradients,
+    run_epoch,
+    train,
+)
+
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+
+SHAPES = [(1, 1), (1, 3), (6, 1), (12, 4)]
+
+
+def linear_loss(X, y, w, b):
+    return linreg.mse_loss(linreg.predict(X, w, b), y)
+
+
+def logistic_loss(X, y, w, b):
+    return logreg.loss_from_logits(logreg.forward(X, w, b)[0], y)
+
+
+MODELS = {
+    "linear": (linreg.gradient, linear_loss, lambda rng, m: rng.normal(size=m)),
+    "logistic": (logreg.gradient, logistic_loss,
+                 lambda rng, m: rng.integers(0, 2, size=m).astype(float)),
+}
+
+
+def make_problem(rng, model, m, n):
+    grad, loss, labels = MODELS[model]
+    X = rng.standard_normal((m, n))
+    return grad, loss, X, labels(rng, m), rng.standard_normal(n), float(rng.standard_normal())
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_batch_gradient_is_the_mean_of_its_examples(rng, model, m, n):
+    """Eq. (1): the batch gradient is the mean of the per-example gradients of its rows."""
+    grad, loss, X, y, w, b = make_problem(rng, model, m, n)
+    batch = rng.choice(m, size=max(1, m // 2), replace=False)
+    dw, db = batch_gradient(grad, X, y, w, b, batch)
+    G = per_example_gradients(grad, X, y, w, b)
+    assert G.shape == (m, n + 1)
+    np.testing.assert_allclose(np.append(dw, db), G[batch].mean(axis=0), rtol=EXACT_RTOL,
+                               atol=EXACT_ATOL)
+    # and it is the gradient of the loss of those rows alone, by finite differences
+    assert_gradient(lambda v: loss(X[batch], y[batch], v, b), dw, w, rng)
+
+
+def test_full_batch_is_the_data_set_gradient(rng):
+    grad, _, X, y, w, b = make_problem(rng, "linear", 9, 3)
+    dw, db = batch_gradient(grad, X, y, w, b, np.arange(9))
+    dw_full, db_full = grad(X, y, w, b)
+    np.testing.assert_array_equal(dw, dw_full)
+    assert db == db_full
+
+
+def test_per_example_gradient_hand_computed():
+    # Linear regression, x = (1, 2), y = 1, w = (1, 1), b = 0: y_hat = 3, residual 2,
+    # so dw = 2 * 2 * (1, 2) = (4, 8) and db = 2 * 2 = 4.
+    G = per_example_gradients(linreg.gradient, [[1.0, 2.0]], [1.0], np.ones(2), 0.0)
+    np.testing.assert_array_equal(G, [[4.0, 8.0, 4.0]])
+
+
+@pytest.mark.parametrize("m,batch_size,sizes", [(10, 3, [3, 3, 3, 1]), (10, 5, [5, 5]),
+                                                (10, 10, [10]), (10, 1, [1] * 10), (1, 1, [1])])
+def test_an_epoch_uses_every_row_once(rng, m, batch_size, sizes):
+    batches = epoch_batches(m, batch_size, rng)
+    assert [len(batch) for batch in batches] == sizes
+    assert len(batches) == math.ceil(m / batch_size)
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(m))
+
+
+def test_each_epoch_is_a_new_shuffle(rng):
+    first, second = epoch_batches(50, 50, rng)[0], epoch_batches(50, 50, rng)[0]
+    assert not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_epoch_is_a_sequence_of_updates(model):
+    """Eq. (3): run_epoch equals the updates written out, batch by batch, same shuffle."""
+    grad, _, X, y, w, b = make_problem(np.random.default_rng(1), model, 10, 3)
+    w_epoch, b_epoch, n_updates = run_epoch(grad, X, y, w, b, 0.1, 4, np.random.default_rng(5))
+    assert n_updates == 3
+    w_loop, b_loop = w.copy(), b
+    for batch in epoch_batches(10, 4, np.random.default_rng(5)):
+        dw, db = grad(X[batch], y[batch], w_loop, b_loop)
+        w_loop, b_loop = w_loop - 0.1 * dw, b_loop - 0.1 * db
+    np.testing.assert_allclose(w_epoch, w_loop, rtol=EXACT_RTOL)
+    assert b_epoch == pytest.approx(b_loop, rel=EXACT_RTOL)
+
+
+def test_sgd_two_hand_computed_updates():
+    # Linear regression with one feature, no shuffle needed: batch size 1, m = 2 rows
+    # x = 1, y = 2 and x = 2, y = 0; start w = 0, b = 0, lr = 0.1.
+    # Whichever row comes first, check both orders by hand:
+    #   row (1, 2) first: residual -2 -> dw = -4, db = -4 -> w = 0.4, b = 0.4;
+    #     then row (2, 0): y_hat = 1.2, residual 1.2 -> dw = 4.8, db = 2.4
+    #     -> w = 0.4 - 0.48 = -0.08, b = 0.4 - 0.24 = 0.16.
+    #   row (2, 0) first: residual 0 -> no change; then row (1, 2): as the first update above
+    #     -> w = 0.4, b = 0.4.
+    X, y = np.array([[1.0], [2.0]]), np.array([2.0, 0.0])
+    rng = np.random.default_rng(0)
+    order = epoch_batches(2, 1, np.random.default_rng(0))
+    w, b, n = run_epoch(linreg.gradient, X, y, np.zeros(1), 0.0, 0.1, 1, rng)
+    assert n == 2
+    expected = (-0.08, 0.16) if order[0][0] == 0 else (0.4, 0.4)
+    assert w[0] == pytest.approx(expected[0], rel=EXACT_RTOL)
+    assert b == pytest.approx(expected[1], rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("batch_size", [1, 4, 20])
+def test_train_counts_updates_and_epochs(rng, model, batch_size):
+    grad, loss, X, y, w, b = make_problem(rng, model, 20, 2)
+    w1, b1, per_update, per_epoch = train(grad, loss, X, y, w, b, 0.05, batch_size, 3, rng)
+    updates_per_epoch = math.ceil(20 / batch_size)
+    assert per_update.shape == (3 * updates_per_epoch + 1,)
+    assert per_epoch.shape == (4,)
+    # the loss after epoch e is the loss after update e * (updates per epoch)
+    np.testing.assert_array_equal(per_epoch, per_update[::updates_per_epoch])
+    assert per_update[-1] == pytest.approx(loss(X, y, w1, b1), rel=EXACT_RTOL)
+    assert per_epoch[-1] < per_epoch[0]
+
+
+def test_full_batch_training_is_gradient_descent(rng):
+    """batch_size = m: every update uses the data-set gradient (eq. (7) of linear regression)."""
+    grad, loss, X, y, _, _ = make_problem(rng, "linear", 15, 3)
+    w, b, per_update, _ = train(grad, loss, X, y, np.zeros(3), 0.0, 0.05, 15, 40, rng)
+    w_gd, b_gd, losses = linreg.fit(X, y, 0.05, 40)
+    np.testing.assert_allclose(w, w_gd, rtol=1e-10)
+    assert b == pytest.approx(b_gd, rel=1e-10)
+    np.testing.assert_allclose(per_update[:-1], losses, rtol=1e-10)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("m,batch_size", [(12, 1), (12, 3), (12, 4), (12, 12), (1, 1)])
+def test_mean_over_a_shuffled_epoch_is_the_full_gradient(rng, model, m, batch_size):
+    """Eq. (4): with equal batches covering every row once, the mean batch gradient is exact."""
+    grad, _, X, y, w, b = make_problem(rng, model, m, 3)
+    batches = epoch_batches(m, batch_size, rng)
+    dw, db = mean_batch_gradient(grad, X, y, w, b, batches)
+    dw_full, db_full = grad(X, y, w, b)
+    np.testing.assert_allclose(dw, dw_full, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db == pytest.approx(db_full, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
+def test_unequal_batches_are_not_an_unbiased_epoch_mean(rng):
+    """Why eq. (4) needs equal sizes: with sizes 3 and 1 the one-row batch counts 3 times too much."""
+    grad, _, X, y, w, b = make_problem(rng, "linear", 4, 2)
+    batches = [np.array([0, 1, 2]), np.array([3])]
+    dw_mean = np.mean([grad(X[bt], y[bt], w, b)[0] for bt in batches], axis=0)
+    assert not np.allclose(dw_mean, grad(X, y, w, b)[0])
+    with pytest.raises(ValueError, match="one size"):
+        mean_batch_gradient(grad, X, y, w, b, batches)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 4, 5, 6, 7])
+def test_a_random_batch_is_unbiased(rng, model, batch_size):
+    """Eq. (5): averaged over all C(7, B) batches, the batch gradient is the full gradient."""
+    grad, _, X, y, w, b = make_problem(rng, model, 7, 2)
+    G = per_example_gradients(grad, X, y, w, b)
+    dw_full, db_full = grad(X, y, w, b)
+    np.testing.assert_allclose(mean_over_all_batches(G, batch_size), np.append(dw_full, db_full),
+                               rtol=EXACT_RTOL, atol=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("m,batch_size", [(5, 1), (5, 2), (6, 3), (6, 6)])
+def test_inclusion_probabilities(m, batch_size):
+    """Eq. (5) and (6): P(i in batch) = B/m, P(i and j in batch) = B(B-1)/(m(m-1)), by counting."""
+    subsets = list(itertools.combinations(range(m), batch_size))
+    p_one = sum(0 in s for s in subsets) / len(subsets)
+    p_two = sum(0 in s and 1 in s for s in subsets) / len(subsets)
+    assert p_one == pytest.approx(batch_size / m, rel=EXACT_RTOL)
+    assert p_two == pytest.approx(batch_size * (batch_size - 1) / (m * (m - 1)), abs=EXACT_ATOL)
+
+
+def test_cross_terms_of_centred_gradients(rng):
+    """Eq. (6), the step sum_{i != j} d_i . d_j = -sum_i |d_i|^2, because sum_i d_i = 0."""
+    G = rng.normal(size=(6, 3))
+    D = G - G.mean(axis=0)
+    cross = sum(D[i] @ D[j] for i in range(6) for j in range(6) if i != j)
+    assert cross == pytest.approx(-np.sum(D**2), rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 4, 5, 6])
+def test_variance_without_replacement_by_exhaustive_enumeration(rng, model, batch_size):
+    """Eq. (6), last line, against the exact average over all C(6, B) equally likely batches."""
+    grad, _, X, y, w, b = make_problem(rng, model, 6, 2)
+    G = per_example_gradients(grad, X, y, w, b)
+    g_full = G.mean(axis=0)
+    subsets = itertools.combinations(range(6), batch_size)
+    exact = np.mean([np.sum((G[list(s)].mean(axis=0) - g_full) ** 2) for s in subsets])
+    assert batch_variance(G, batch_size) == pytest.approx(exact, rel=1e-10, abs=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 4])
+def test_variance_with_replacement_by_exhaustive_enumeration(rng, batch_size):
+    """Eq. (6), first line, against the average over all 5^B equally likely ordered draws."""
+    G = rng.normal(size=(5, 3))
+    g_full = G.mean(axis=0)
+    draws = itertools.product(range(5), repeat=batch_size)
+    exact = np.mean([np.sum((G[list(d)].mean(axis=0) - g_full) ** 2) for d in draws])
+    assert batch_variance_with_replacement(G, batch_size) == pytest.approx(exact, rel=1e-10)
+
+
+def test_variance_shrinks_like_one_over_the_batch_size(rng):
+    G = rng.normal(size=(64, 4))
+    sizes = np.array([1, 2, 4, 8, 16, 32, 64])
+    with_repl = np.array([batch_variance_with_replacement(G, B) for B in sizes])
+    without = np.array([batch_variance(G, B) for B in sizes])
+    # With replacement: exactly sigma^2 / B, so B * variance is one constant.
+    np.testing.assert_allclose(with_repl * sizes, with_repl[0], rtol=EXACT_RTOL)
+    # Without: smaller by the factor (m - B)/(m - 1), and zero for the full batch.
+    np.testing.assert_allclose(without, with_repl * (64 - sizes) / 63, rtol=EXACT_RTOL)
+    assert without[-1] == 0.0
+    assert without[0] == pytest.approx(with_repl[0], rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: batch_gradient(linreg.gradient, np.ones(3), np.ones(3), np.ones(1), 0.0,
+                                np.array([0])), r"X must be a 2-D array"),
+        (lambda: batch_gradient(linreg.gradient, np.ones((3, 1)), np.ones(2), np.ones(1), 0.0,
+                                np.array([0])), r"y must have shape \(3,\)"),
+        (lambda: batch_gradient(linreg.gradient, np.ones((3, 1)), np.ones(3), np.ones(1), 0.0,
+                                np.array([0.5])), r"row indices"),
+        (lambda: batch_gradient(linreg.gradient, np.ones((3, 1)), np.ones(3), np.ones(1), 0.0,
+                                np.array([], dtype=int)), r"row indices"),
+        (lambda: batch_gradient(linreg.gradient, np.ones((3, 1)), np.ones(3), np.ones(1), 0.0,
+                                np.array([0, 3])), r"indices must lie in 0..2"),
+        (lambda: epoch_batches(0, 1, np.random.default_rng(0)), r"m must be a positive integer"),
+        (lambda: epoch_batches(5, 6, np.random.default_rng(0)), r"batch_size must be an integer in 1..m"),
+        (lambda: epoch_batches(5, 2.0, np.random.default_rng(0)), r"batch_size must be an integer"),
+        (lambda: run_epoch(linreg.gradient, np.ones((3, 1)), np.ones(3), np.ones(1), 0.0, -1.0,
+                           1, np.random.default_rng(0)), r"learning rate must be a positive"),
+        (lambda: train(linreg.gradient, linear_loss, np.ones((3, 1)), np.ones(3), np.ones(1), 0.0,
+                       0.1, 1, 0, np.random.default_rng(0)), r"n_epochs must be a positive integer"),
+        (lambda: mean_batch_gradient(linreg.gradient, np.ones((4, 1)), np.ones(4), np.ones(1), 0.0,
+                                     [np.array([0, 1]), np.array([1, 2])]), r"each of the m = 4 rows"),
+        (lambda: batch_variance(np.ones((1, 2)), 1), r"shape \(m, p\) with m >= 2"),
+        (lambda: batch_variance(np.ones(4), 1), r"shape \(m, p\) with m >= 2"),
+        (lambda: batch_variance(np.ones((4, 2)), 5), r"batch_size must be an integer in 1..m"),
+        (lambda: batch_variance_with_replacement(np.ones((4, 2)), 0), r"batch_size must be a positive"),
+        (lambda: mean_over_all_batches(np.ones((4, 2)), 0), r"batch_size must be an integer in 1..m"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
