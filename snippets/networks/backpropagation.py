@@ -1,0 +1,363 @@
+"""Backpropagation through a multilayer perceptron of any depth.
+
+Code for the page docs/networks/backpropagation.md; each function names the equation of
+that page it computes. A network is a list of layers [(W1, b1), (W2, b2), ...], with W of
+shape (n_{l-1}, n_l) and b of shape (n_l,). The hidden layers share one activation, chosen
+by name; the output layer is a softmax (with cross-entropy) or the identity (with squared
+error). Needs NumPy and the standard library only (math.erf for the exact GELU).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+Array = np.ndarray
+Params = list[tuple[np.ndarray, np.ndarray]]
+
+#: Output layers and the loss that goes with each.
+OUTPUTS = {"softmax": "cross-entropy", "identity": "squared error"}
+
+#: Activations that have a kink (a jump in the slope, or in its slope for ELU) at z = 0.
+KINKED = ("relu", "leaky_relu", "elu")
+
+
+def _check_activation(name: str) -> None:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+
+
+def _check_output(output: str) -> None:
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {output!r}")
+
+
+def _check_params(params: Params) -> Params:
+    """Return the layers as float arrays, or raise ValueError naming the bad layer."""
+    if not isinstance(params, (list, tuple)) or len(params) == 0:
+        raise ValueError("params must be a non-empty list of (W, b) pairs, one per layer")
+    checked = []
+    for l_, pair in enumerate(params, start=1):
+        if len(pair) != 2:
+            raise ValueError(f"layer {l_} must be a pair (W, b), got {len(pair)} items")
+        W, b = (np.asarray(v, dtype=np.float64) for v in pair)
+        if W.ndim != 2 or not np.all(np.isfinite(W)):
+            raise ValueError(f"W{l_} must be a finite 2-D array (n_{l_ - 1}, n_{l_}), got {W.shape}")
+        if b.shape != (W.shape[1],) or not np.all(np.isfinite(b)):
+            raise ValueError(f"b{l_} must be finite with shape ({W.shape[1]},), got {b.shape}")
+        if checked and checked[-1][0].shape[1] != W.shape[0]:
+            raise ValueError(f"W{l_} has {W.shape[0]} rows but layer {l_ - 1} has "
+                             f"{checked[-1][0].shape[1]} units")
+        checked.append((W, b))
+    return checked
+
+
+def _check_network(X: Array, params: Params, activation: str,
+                   output: str) -> tuple[Array, Params]:
+    """Return X (m, n_0) and the layers, or raise ValueError."""
+    _check_activation(activation)
+    _check_output(output)
+    params = _check_params(params)
+    X = np.asarray(X, dtype=np.float64)
+    n0 = params[0][0].shape[0]
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n0:
+        raise ValueError(f"X must have shape (m, {n0}) with m >= 1, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X must be finite (no inf or nan)")
+    return X, params
+
+
+def _check_example(x: Array, y: Array, params: Params, activation: str,
+                   output: str) -> tuple[Array, Array, Params]:
+    """Return one example x (n_0,), its target y (n_L,) and the layers, or raise."""
+    if np.ndim(x) != 1:
+        raise ValueError(f"x must be a 1-D array of shape (n_0,), got shape {np.shape(x)}")
+    X, params = _check_network(np.reshape(x, (1, -1)), params, activation, output)
+    Y = _check_targets(np.reshape(y, (1, -1)), 1, params[-1][0].shape[1], output)
+    return X[0], Y[0], params
+
+
+def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
+    """Return the targets as a float matrix (m, C): one-hot rows for the softmax output.
+
+    For the softmax output, class indices (m,) are accepted and turned into one-hot rows.
+    """
+    _check_output(output)
+    Y = np.asarray(Y)
+    if output == "softmax" and Y.ndim == 1:
+        if Y.shape != (m,) or not np.all(np.isin(Y, np.arange(C))):
+            raise ValueError(f"class indices must be {m} integers in 0..{C - 1}, got {Y[:5]}")
+        return np.eye(C)[Y.astype(int)]
+    if Y.shape != (m, C):
+        raise ValueError(f"targets must have shape ({m}, {C}), got shape {Y.shape}")
+    Y = Y.astype(np.float64)
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("targets must be finite (no inf or nan)")
+    if output == "softmax" and not (np.all(np.isin(Y, (0.0, 1.0)))
+                                    and np.all(Y.sum(axis=1) == 1.0)):
+        raise ValueError("for the softmax output each target row must be one-hot")
+    return Y
+
+
+def _check_same_rows(a: Array, b: Array, what: str) -> None:
+    if np.ndim(a) != np.ndim(b) or np.shape(a)[:-1] != np.shape(b)[:-1]:
+        raise ValueError(f"{what}, got shapes {np.shape(a)} and {np.shape(b)}")
+
+
+def _check_layer_backward(Delta: Array, W: Array, Z_prev: Array, activation: str) -> None:
+    _check_activation(activation)
+    if np.shape(Delta)[-1] != np.shape(W)[1] or np.shape(Z_prev)[-1] != np.shape(W)[0]:
+        raise ValueError(f"W of shape {np.shape(W)} needs an error with {np.shape(W)[1]} "
+                         f"columns and Z_prev with {np.shape(W)[0]}, got shapes "
+                         f"{np.shape(Delta)} and {np.shape(Z_prev)}")
+    _check_same_rows(Delta, Z_prev, "the error and Z_prev must hold the same examples")
+
+
+def _check_training(lr: float, n_iters: int) -> None:
+    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    if not (isinstance(n_iters, (int, np.integer)) and n_iters >= 1):
+        raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
+
+
+def _check_sizes(sizes: list[int]) -> None:
+    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
+        raise ValueError(f"sizes must list at least two positive integers "
+                         f"(n_0, ..., n_L), got {sizes!r}")
+
+
+# --8<-- [start:activations]
+def sigmoid(z: Array) -> Array:
+    """Stable sigmoid, one of the activations g of eqs. (1) and (2)."""
+    e = np.exp(-np.abs(z))                      # never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])    # NumPy has no erf
+_Phi = lambda z: 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))   # normal distribution
+_phi = lambda z: np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)   # its density
+_u = lambda z: math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3)
+_du = lambda z: math.sqrt(2.0 / math.pi) * (1.0 + 3 * 0.044715 * z**2)
+
+#: name -> (g, g'), each acting elementwise on an array of any shape.
+ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
+    "identity": (lambda z: z, lambda z: np.ones_like(z)),
+    "sigmoid": (sigmoid, lambda z: sigmoid(z) * (1.0 - sigmoid(z))),
+    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: np.where(z > 0, 1.0, 0.0)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z),
+                   lambda z: np.where(z > 0, 1.0, 0.01)),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+            lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))),
+    "softplus": (lambda z: np.logaddexp(0.0, z), sigmoid),
+    "gelu": (lambda z: z * _Phi(z), lambda z: _Phi(z) + z * _phi(z)),
+    "gelu_tanh": (lambda z: 0.5 * z * (1.0 + np.tanh(_u(z))),
+                  lambda z: 0.5 * (1.0 + np.tanh(_u(z)))
+                  + 0.5 * z * (1.0 - np.tanh(_u(z)) ** 2) * _du(z)),
+    "silu": (lambda z: z * sigmoid(z),
+             lambda z: sigmoid(z) * (1.0 + z * (1.0 - sigmoid(z)))),
+}
+
+
+def softmax(Z: Array) -> Array:
+    """Softmax along the last axis, the output activation of eqs. (1) and (2)."""
+    E = np.exp(Z - np.max(Z, axis=-1, keepdims=True))   # max-subtraction: no overflow
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+def output_activation(Z: Array, output: str) -> Array:
+    """The last layer's activation, softmax or identity, of eqs. (1) and (2)."""
+    _check_output(output)
+    return softmax(Z) if output == "softmax" else Z
+# --8<-- [end:activations]
+
+
+# --8<-- [start:forward-example]
+def forward_example(x: Array, params: Params, activation: str = "relu",
+                    output: str = "softmax") -> tuple[list, list]:
+    """One example through the network: eq. (1).
+
+    Returns z and a with z[l] = z^(l) for l = 1..L (z[0] is None) and a[l] = a^(l)
+    for l = 0..L.
+    """
+    X, params = _check_network(np.reshape(x, (1, -1)), params, activation, output)
+    g, _ = ACTIVATIONS[activation]
+    L = len(params)
+    z, a = [None], [X[0]]                  # a^(0) = x, shape (n_0,)
+    for layer in range(1, L + 1):          # layer is the l of eq. (1)
+        W, b = params[layer - 1]
+        z.append(W.T @ a[layer - 1] + b)   # (n_l, n_{l-1}) @ (n_{l-1},) + (n_l,)
+        a.append(g(z[layer]) if layer < L else output_activation(z[layer], output))
+    return z, a
+# --8<-- [end:forward-example]
+
+
+# --8<-- [start:forward]
+def forward(X: Array, params: Params, activation: str = "relu",
+            output: str = "softmax") -> tuple[list, list]:
+    """A batch through the network, one example per row: eq. (2).
+
+    Returns Z and A with Z[l] = Z^(l), shape (m, n_l), for l = 1..L (Z[0] is None)
+    and A[l] = A^(l) for l = 0..L; A[L] is Y_hat.
+    """
+    X, params = _check_network(X, params, activation, output)
+    g, _ = ACTIVATIONS[activation]
+    L = len(params)
+    Z, A = [None], [X]                     # A^(0) = X, shape (m, n_0)
+    for layer in range(1, L + 1):          # layer is the l of eq. (2)
+        W, b = params[layer - 1]
+        Z.append(A[layer - 1] @ W + b)     # (m, n_{l-1}) @ (n_{l-1}, n_l) + 1 b^T
+        A.append(g(Z[layer]) if layer < L else output_activation(Z[layer], output))
+    return Z, A
+# --8<-- [end:forward]
+
+
+# --8<-- [start:loss]
+def loss(X: Array, Y: Array, params: Params, activation: str = "relu",
+         output: str = "softmax") -> float:
+    """Mean loss over the m examples: eq. (3).
+
+    Cross-entropy from the logits (log-sum-exp) for the softmax output, squared error
+    summed over the outputs for the identity output. For the softmax output, Y may be
+    class indices (m,) or one-hot rows (m, C).
+    """
+    Z, A = forward(X, params, activation, output)
+    Z_L, m, C = Z[-1], *Z[-1].shape
+    Y = _check_targets(Y, m, C, output)
+    if output == "softmax":
+        M = np.max(Z_L, axis=1, keepdims=True)
+        lse = M[:, 0] + np.log(np.sum(np.exp(Z_L - M), axis=1))   # (m,)
+        return float(np.mean(lse - np.sum(Y * Z_L, axis=1)))   # LSE(z_i) - z_{i,y_i}
+    return float(np.mean(np.sum((A[-1] - Y) ** 2, axis=1)))
+# --8<-- [end:loss]
+
+
+# --8<-- [start:output-error-example]
+def output_error_example(z_L: Array, y: Array, output: str = "softmax") -> Array:
+    """delta^(L) = dl/dz^(L) of one example (n_L,), y one-hot or a target: eq. (4)."""
+    z_L = np.asarray(z_L, dtype=np.float64)
+    y = _check_targets(np.reshape(y, (1, -1)), 1, z_L.size, output)[0]
+    y_hat = output_activation(z_L, output)
+    return y_hat - y if output == "softmax" else 2.0 * (y_hat - y)
+# --8<-- [end:output-error-example]
+
+
+# --8<-- [start:layer-example]
+def layer_gradient_example(a_prev: Array, delta: Array) -> tuple[Array, Array]:
+    """dl/dW^(l) (n_{l-1}, n_l) and dl/db^(l) (n_l,) of one example: eq. (5)."""
+    a_prev, delta = np.asarray(a_prev, float), np.asarray(delta, float)
+    return np.outer(a_prev, delta), delta   # entry [j, k] is a_j^(l-1) delta_k^(l)
+# --8<-- [end:layer-example]
+
+
+# --8<-- [start:recursion-example]
+def previous_error_example(delta: Array, W: Array, z_prev: Array,
+                           activation: str = "relu") -> Array:
+    """delta^(l-1) (n_{l-1},) from delta^(l) (n_l,) of one example: eq. (6)."""
+    _check_layer_backward(delta, W, z_prev, activation)
+    _, g_prime = ACTIVATIONS[activation]
+    return (W @ delta) * g_prime(z_prev)    # (n_{l-1}, n_l) @ (n_l,), then elementwise
+
+
+def backward_example(x: Array, y: Array, params: Params, activation: str = "relu",
+                     output: str = "softmax") -> list[tuple[Array, Array]]:
+    """Gradients of one example's loss for every layer, by eqs. (4)-(6)."""
+    x, y, params = _check_example(x, y, params, activation, output)
+    z, a = forward_example(x, params, activation, output)
+    L = len(params)
+    delta = output_error_example(z[L], y, output)                   # eq. (4)
+    grads = [None] * L
+    for layer in range(L, 0, -1):                                   # l = L, ..., 1
+        grads[layer - 1] = layer_gradient_example(a[layer - 1], delta)  # eq. (5)
+        if layer > 1:
+            W = params[layer - 1][0]
+            delta = previous_error_example(delta, W, z[layer - 1], activation)  # (6)
+    return grads
+# --8<-- [end:recursion-example]
+
+
+# --8<-- [start:output-error]
+def output_error(Z_L: Array, Y: Array, output: str = "softmax") -> Array:
+    """Delta^(L) = dL/dZ^(L) (m, n_L) of the mean loss, the 1/m included: eq. (7)."""
+    Z_L = np.asarray(Z_L, dtype=np.float64)
+    m, C = Z_L.shape
+    Y = _check_targets(Y, m, C, output)     # one-hot rows for the softmax output
+    Y_hat = output_activation(Z_L, output)
+    return (Y_hat - Y) / m if output == "softmax" else 2.0 * (Y_hat - Y) / m
+# --8<-- [end:output-error]
+
+
+# --8<-- [start:layer]
+def layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
+    """dL/dW^(l) (n_{l-1}, n_l) and dL/db^(l) (n_l,) for the batch: eq. (8)."""
+    A_prev, Delta = np.asarray(A_prev, float), np.asarray(Delta, float)
+    _check_same_rows(A_prev, Delta, "A_prev and Delta need the same m rows")
+    dW = A_prev.T @ Delta                   # (n_{l-1}, m) @ (m, n_l); no 1/m here:
+    db = Delta.T @ np.ones(Delta.shape[0])  # (n_l, m) @ (m,)      Delta carries it
+    return dW, db
+# --8<-- [end:layer]
+
+
+# --8<-- [start:recursion]
+def previous_error(Delta: Array, W: Array, Z_prev: Array,
+                   activation: str = "relu") -> Array:
+    """Delta^(l-1) (m, n_{l-1}) from Delta^(l) (m, n_l): eq. (9)."""
+    _check_layer_backward(Delta, W, Z_prev, activation)
+    _, g_prime = ACTIVATIONS[activation]
+    return (Delta @ W.T) * g_prime(Z_prev)   # (m, n_l) @ (n_l, n_{l-1}), elementwise
+# --8<-- [end:recursion]
+
+
+# --8<-- [start:backward]
+def backward(X: Array, Y: Array, params: Params, activation: str = "relu",
+             output: str = "softmax") -> list[tuple[Array, Array]]:
+    """Gradients [(dW1, db1), ..., (dWL, dbL)] of eq. (3), by eqs. (7)-(9)."""
+    Z, A = forward(X, params, activation, output)
+    L = len(params)
+    Delta = output_error(Z[L], Y, output)                           # eq. (7)
+    grads = [None] * L
+    for layer in range(L, 0, -1):                                   # l = L, ..., 1
+        grads[layer - 1] = layer_gradient(A[layer - 1], Delta)      # eq. (8)
+        if layer > 1:
+            W = params[layer - 1][0]
+            Delta = previous_error(Delta, W, Z[layer - 1], activation)   # eq. (9)
+    return grads
+# --8<-- [end:backward]
+
+
+# --8<-- [start:train]
+def init_params(sizes: list[int], rng: np.random.Generator,
+                activation: str = "relu") -> Params:
+    """Random layers for the network of eq. (2), sizes = [n_0, n_1, ..., n_L].
+
+    He scaling (variance 2 / n_{l-1}) for the ReLU family, Xavier (variance
+    2 / (n_{l-1} + n_l)) otherwise; biases start at 0. See the initialisation page.
+    """
+    _check_sizes(sizes)
+    _check_activation(activation)
+    params = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        var = 2.0 / n_in if activation in KINKED else 2.0 / (n_in + n_out)
+        params.append((rng.normal(0.0, math.sqrt(var), (n_in, n_out)), np.zeros(n_out)))
+    return params
+
+
+def fit(X: Array, Y: Array, params: Params, activation: str = "relu",
+        output: str = "softmax", lr: float = 0.1,
+        n_iters: int = 100) -> tuple[Params, np.ndarray]:
+    """Gradient descent on the loss of eq. (3) with the gradients of eqs. (7)-(9).
+
+    Returns the trained layers and the loss before each update, shape (n_iters,).
+    """
+    _check_training(lr, n_iters)
+    params = _check_params(params)
+    losses = np.empty(n_iters)
+    for t in range(n_iters):
+        losses[t] = loss(X, Y, params, activation, output)
+        grads = backward(X, Y, params, activation, output)
+        params = [(W - lr * dW, b - lr * db)
+                  for (W, b), (dW, db) in zip(params, grads, strict=True)]
+    return params, losses
+# --8<-- [end:train]

@@ -1,0 +1,269 @@
+"""Tests for snippets/models/softmax_regression.py (page docs/models/softmax-regression.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snippets.foundations.gradient_checking import central_difference
+from snippets.models import logistic_regression
+from snippets.models.softmax_regression import (
+    as_logistic,
+    dloss_dp,
+    dloss_dz,
+    example_gradient,
+    example_loss,
+    forward,
+    gradient,
+    log_softmax,
+    log_sum_exp,
+    loss,
+    naive_softmax,
+    one_hot,
+    softmax,
+    softmax_jacobian,
+    targets,
+)
+
+from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+
+#: (m, n, C), with a single example, a single feature and a single... pair of classes.
+SHAPES = [(1, 1, 2), (1, 3, 4), (5, 1, 3), (12, 4, 5), (30, 2, 2)]
+
+#: Tolerance for a derivative computed by central_difference against its closed form,
+#: when the two are compared entry by entry: the step h = 1e-5 leaves a truncation error
+#: near h**2 = 1e-10 relative to third derivatives of order 1, and round-off near 1e-11.
+FD_TOL = 1e-8
+
+
+def make_problem(rng: np.random.Generator, m: int, n: int, C: int):
+    X = rng.standard_normal((m, n))
+    y = rng.integers(0, C, size=m)
+    W = rng.standard_normal((n, C))
+    b = rng.standard_normal(C)
+    return X, y, W, b
+
+
+def test_softmax_known_values():
+    # softmax(0, ln 2, ln 3) = (1, 2, 3) / 6 by hand.
+    z = np.log([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(softmax(z), [1 / 6, 2 / 6, 3 / 6], rtol=EXACT_RTOL)
+    np.testing.assert_allclose(naive_softmax(z), [1 / 6, 2 / 6, 3 / 6], rtol=EXACT_RTOL)
+    # Equal logits share the probability equally; adding a constant changes nothing.
+    np.testing.assert_allclose(softmax([5.0, 5.0, 5.0, 5.0]), 0.25, rtol=EXACT_RTOL)
+    np.testing.assert_allclose(softmax(z + 100.0), softmax(z), rtol=EXACT_RTOL)
+
+
+def test_softmax_rows_are_probabilities(rng):
+    Z = rng.normal(scale=5.0, size=(7, 4))
+    S = softmax(Z)
+    assert S.shape == (7, 4) and np.all(S > 0)
+    np.testing.assert_allclose(S.sum(axis=1), 1.0, rtol=EXACT_RTOL)
+    np.testing.assert_allclose(S, naive_softmax(Z), rtol=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("C", [1, 2, 3, 6])
+def test_jacobian_matches_finite_differences_and_the_quotient_rule(rng, C):
+    z = rng.normal(scale=2.0, size=C)
+    J = softmax_jacobian(z)
+    assert J.shape == (C, C)
+    # Column c of the Jacobian is the derivative of the whole vector in z_c.
+    numeric = np.column_stack([
+        central_difference(lambda t, k=k: softmax(t)[k], z) for k in range(C)
+    ]).T
+    np.testing.assert_allclose(J, numeric, rtol=FD_TOL, atol=FD_TOL)
+    # First line of eq. (2): the quotient rule before simplification.
+    e, S = np.exp(z), np.sum(np.exp(z))
+    quotient = (np.diag(e) * S - np.outer(e, e)) / S**2
+    np.testing.assert_allclose(J, quotient, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    # Symmetric, and each column sums to 0 (the probabilities always sum to 1).
+    np.testing.assert_allclose(J, J.T, atol=EXACT_ATOL)
+    np.testing.assert_allclose(J.sum(axis=0), 0.0, atol=EXACT_ATOL)
+
+
+def test_naive_softmax_overflows_where_the_stable_one_is_exact():
+    z = np.array([1000.0, 0.0])
+    with pytest.warns(RuntimeWarning):
+        naive = naive_softmax(z)
+    assert np.isnan(naive[0])
+    # By hand: the second probability is e^-1000 / (1 + e^-1000), which underflows to 0.
+    np.testing.assert_array_equal(softmax(z), [1.0, 0.0])
+
+
+@pytest.mark.parametrize("big", [1000.0, -1000.0, 1e4, -1e300])
+def test_stable_forms_are_finite_and_warning_free_at_extreme_logits(big):
+    z = np.array([big, big - 1.0, 0.0])
+    assert np.all(np.isfinite(softmax(z)))
+    assert np.all(np.isfinite(log_softmax(z)[:2]))
+    assert np.isfinite(log_sum_exp(z))
+
+
+def test_log_sum_exp_known_values():
+    # log(e^1000 + e^1000) = 1000 + log 2, and log(1 + 1 + 1) = log 3.
+    assert log_sum_exp(np.array([1000.0, 1000.0])) == pytest.approx(1000.0 + np.log(2.0),
+                                                                      rel=EXACT_RTOL)
+    assert log_sum_exp(np.zeros(3)) == pytest.approx(np.log(3.0), rel=EXACT_RTOL)
+    # -log softmax(1000, 0)_2 = 1000 + log(1 + e^-1000) = 1000 to float64 precision.
+    assert log_softmax(np.array([1000.0, 0.0]))[1] == -1000.0
+
+
+def test_log_softmax_equals_log_of_softmax(rng):
+    Z = rng.normal(scale=3.0, size=(6, 5))
+    np.testing.assert_allclose(log_softmax(Z), np.log(naive_softmax(Z)), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(log_sum_exp(Z), np.log(np.sum(np.exp(Z), axis=1)), rtol=EXACT_RTOL)
+
+
+def test_example_loss_hand_computed():
+    # p = (0.2, 0.5, 0.3) with label 1 costs -log 0.5 = log 2.
+    assert example_loss([0.2, 0.5, 0.3], 1) == pytest.approx(np.log(2.0), rel=EXACT_RTOL)
+    np.testing.assert_array_equal(one_hot(2, 4), [0.0, 0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("C", [2, 3, 7])
+def test_dloss_dp_matches_finite_differences(rng, C):
+    p = softmax(rng.standard_normal(C))
+    y = int(rng.integers(0, C))
+    # Differentiate -log p_y as a function of the vector p (not renormalised).
+    assert_gradient(lambda q: -np.log(q[y]), dloss_dp(p, y), p)
+    assert example_loss(p, y) == pytest.approx(-np.log(p[y]), rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("C", [1, 2, 3, 7])
+def test_jacobian_times_upstream_gradient_is_f_minus_e(rng, C):
+    """Eq. (7): J^T (-e(y) / f_y) simplifies to f - e(y), and matches finite differences."""
+    z = rng.normal(scale=2.0, size=C)
+    y = int(rng.integers(0, C))
+    chain = softmax_jacobian(z).T @ dloss_dp(softmax(z), y)
+    np.testing.assert_allclose(dloss_dz(z, y), chain, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_allclose(dloss_dz(z, y), softmax(z) - one_hot(y, C), rtol=EXACT_RTOL)
+    assert_gradient(lambda t: float(-log_softmax(t)[y]), dloss_dz(z, y), z)
+
+
+def test_dloss_dz_sums_to_zero(rng):
+    z = rng.standard_normal(5)
+    assert abs(dloss_dz(z, 3).sum()) < EXACT_ATOL
+
+
+def test_forward_shapes_and_values():
+    X = np.array([[1.0, 0.0], [0.0, 0.0]])
+    W = np.array([[np.log(3.0), 0.0], [5.0, -5.0]])
+    Z, Y_hat = forward(X, W, np.zeros(2))
+    # First row: softmax(ln 3, 0) = (3/4, 1/4); second row: softmax(0, 0) = (1/2, 1/2).
+    np.testing.assert_allclose(Y_hat, [[0.75, 0.25], [0.5, 0.5]], rtol=EXACT_RTOL)
+    assert Z.shape == (2, 2)
+
+
+def test_targets_from_indices_and_from_one_hot_rows_agree():
+    Y = targets(np.array([2, 0, 1]), 3)
+    np.testing.assert_array_equal(Y, [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(targets(Y, 3), Y)
+
+
+@pytest.mark.parametrize("m,n,C", SHAPES)
+def test_loss_is_mean_of_example_losses(rng, m, n, C):
+    X, y, W, b = make_problem(rng, m, n, C)
+    _, Y_hat = forward(X, W, b)
+    by_example = np.mean([example_loss(Y_hat[i], y[i]) for i in range(m)])
+    assert loss(X, y, W, b) == pytest.approx(by_example, rel=EXACT_RTOL)
+    assert loss(X, targets(y, C), W, b) == pytest.approx(by_example, rel=EXACT_RTOL)
+
+
+def test_loss_hand_computed_and_finite_for_huge_logits():
+    # Two examples, logits (0, 0) and (1000, 0) with labels 0 and 1:
+    # losses log 2 and 1000 + log(1 + e^-1000) = 1000, mean (log 2 + 1000) / 2.
+    X = np.array([[0.0], [1.0]])
+    W = np.array([[1000.0, 0.0]])
+    expected = (np.log(2.0) + 1000.0) / 2
+    assert loss(X, [0, 1], W, np.zeros(2)) == pytest.approx(expected, rel=EXACT_RTOL)
+
+
+@pytest.mark.parametrize("m,n,C", SHAPES)
+def test_example_gradient_matches_finite_differences(rng, m, n, C):
+    X, y, W, b = make_problem(rng, m, n, C)
+    dW_i, db_i = example_gradient(X[0], y[0], W, b)
+    assert dW_i.shape == (n, C) and db_i.shape == (C,)
+    one = lambda V, c: loss(X[:1], y[:1], V, c)
+    assert_gradient(lambda V: one(V, b), dW_i, W, rng)
+    assert_gradient(lambda c: one(W, c), db_i, b, rng)
+
+
+@pytest.mark.parametrize("m,n,C", SHAPES)
+def test_batch_gradient_is_mean_of_example_gradients(rng, m, n, C):
+    """Eq. (11) equals the mean of eq. (10) over the m examples."""
+    X, y, W, b = make_problem(rng, m, n, C)
+    per_example = [example_gradient(X[i], y[i], W, b) for i in range(m)]
+    dW, db = gradient(X, y, W, b)
+    assert dW.shape == W.shape and db.shape == b.shape
+    np.testing.assert_allclose(dW, np.mean([g[0] for g in per_example], axis=0),
+                               rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_allclose(db, np.mean([g[1] for g in per_example], axis=0),
+                               rtol=EXACT_RTOL, atol=EXACT_ATOL)
+
+
+@pytest.mark.parametrize("m,n,C", SHAPES)
+def test_batch_gradient_matches_finite_differences(rng, m, n, C):
+    X, y, W, b = make_problem(rng, m, n, C)
+    for labels in (y, targets(y, C)):
+        dW, db = gradient(X, labels, W, b)
+        assert_gradient(lambda V, t=labels: loss(X, t, V, b), dW, W, rng)
+        assert_gradient(lambda c, t=labels: loss(X, t, W, c), db, b, rng)
+
+
+def test_gradient_in_random_directions_for_many_parameters(rng):
+    X, y, W, b = make_problem(rng, 40, 30, 6)
+    dW, _ = gradient(X, y, W, b)
+    assert_gradient(lambda V: loss(X, y, V, b), dW, W, rng)
+
+
+@pytest.mark.parametrize("m,n", [(1, 1), (8, 3), (25, 1)])
+def test_two_classes_reduce_to_logistic_regression(rng, m, n):
+    X, y, W, b = make_problem(rng, m, n, 2)
+    w, b_log = as_logistic(W, b)
+    # Probability of class 1: softmax against the sigmoid of the logit difference.
+    _, Y_hat = forward(X, W, b)
+    _, a = logistic_regression.forward(X, w, b_log)
+    np.testing.assert_allclose(Y_hat[:, 1], a, rtol=EXACT_RTOL)
+    # The losses agree, and the gradient's columns are -dw and +dw of logistic regression.
+    z, _ = logistic_regression.forward(X, w, b_log)
+    assert loss(X, y, W, b) == pytest.approx(
+        logistic_regression.loss_from_logits(z, y), rel=EXACT_RTOL)
+    dW, db = gradient(X, y, W, b)
+    dw, db_log = logistic_regression.gradient(X, y, w, b_log)
+    np.testing.assert_allclose(dW[:, 1], dw, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_allclose(dW[:, 0], -dw, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_allclose(db, [-db_log, db_log], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: softmax([np.nan, 1.0]), r"z must be finite"),
+        (lambda: softmax(np.zeros((2, 2, 2))), r"z must have shape \(C,\) or \(m, C\)"),
+        (lambda: softmax(np.zeros((2, 0))), r"C >= 1"),
+        (lambda: softmax_jacobian(np.zeros((2, 2))), r"z must be a non-empty 1-D array"),
+        (lambda: one_hot(3, 3), r"class index in 0\.\.2, got 3"),
+        (lambda: one_hot(1.5, 3), r"class index"),
+        (lambda: dloss_dz([0.0, 1.0], -1), r"class index in 0\.\.1"),
+        (lambda: example_loss([0.5, 0.6], 0), r"summing to 1"),
+        (lambda: example_loss([1.5, -0.5], 0), r"probabilities"),
+        (lambda: dloss_dp([1.0, 0.0], 1), r"p\[1\] is 0"),
+        (lambda: example_loss([[0.5, 0.5]], 0), r"p must be a non-empty 1-D array"),
+        (lambda: forward(np.ones(3), np.ones((3, 2)), np.zeros(2)), r"X must be a 2-D array"),
+        (lambda: forward(np.ones((2, 3)), np.ones((2, 2)), np.zeros(2)), r"W must have shape \(3, C\)"),
+        (lambda: forward(np.ones((2, 3)), np.ones((3, 2)), np.zeros(3)), r"b must have shape \(2,\)"),
+        (lambda: loss(np.ones((2, 3)), [0, 1, 1], np.ones((3, 2)), np.zeros(2)),
+         r"y has 3 labels but there are 2 examples"),
+        (lambda: loss(np.ones((2, 3)), [0, 2], np.ones((3, 2)), np.zeros(2)), r"integers in 0\.\.1"),
+        (lambda: loss(np.ones((2, 3)), [0.5, 1], np.ones((3, 2)), np.zeros(2)), r"integers in 0\.\.1"),
+        (lambda: gradient(np.ones((2, 3)), np.eye(3)[:2], np.ones((3, 2)), np.zeros(2)),
+         r"one-hot targets must have shape \(2, 2\)"),
+        (lambda: targets(np.array([[1, 1], [0, 1]]), 2), r"a single 1"),
+        (lambda: targets(np.array([[0.5, 0.5]]), 2), r"a single 1"),
+        (lambda: example_gradient(np.ones((1, 3)), 0, np.ones((3, 2)), np.zeros(2)),
+         r"x_i must be a non-empty 1-D"),
+        (lambda: as_logistic(np.ones((3, 3)), np.zeros(3)), r"two classes are needed"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
