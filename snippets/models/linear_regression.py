@@ -53,9 +53,12 @@ def _check_params(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, f
     return w, float(b)
 
 
-def _check_step(w: np.ndarray, dw: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
+def _check_step(w: np.ndarray, dw: np.ndarray, lr: float, b: float,
+                db: float) -> tuple[np.ndarray, np.ndarray]:
     """Return w and dw as float arrays of one shape, or raise ValueError; lr must be > 0."""
-    if not (np.isfinite(lr) and lr > 0):
+    if np.ndim(b) != 0 or np.ndim(db) != 0:
+        raise ValueError(f"b and db must be scalars, got shapes {np.shape(b)} and {np.shape(db)}")
+    if np.ndim(lr) != 0 or not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
     w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
     if w.shape != dw.shape:
@@ -171,7 +174,7 @@ def half_mse_gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
 def gradient_descent_step(w: np.ndarray, b: float, dw: np.ndarray, db: float,
                           lr: float) -> tuple[np.ndarray, float]:
     """One gradient-descent update of w and b with learning rate lr: eq. (7)."""
-    w, dw = _check_step(w, dw, lr)
+    w, dw = _check_step(w, dw, lr, b, db)
     return w - lr * dw, float(b - lr * db)
 # --8<-- [end:step]
 

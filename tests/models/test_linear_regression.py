@@ -190,6 +190,8 @@ def test_learning_rate_bound_two_over_lambda_max(rng, factor, converges):
         (lambda: example_gradient(np.ones((1, 2)), 1.0, np.ones(2), 0.0), r"x_i must be a 1-D"),
         (lambda: example_gradient(np.ones(2), [1.0], np.ones(2), 0.0), r"y_i must be a scalar"),
         (lambda: gradient_descent_step(np.ones(2), 0.0, np.ones(2), 0.0, lr=0.0), r"learning rate"),
+        (lambda: gradient_descent_step(np.ones(2), 0.0, np.ones(2), 0.0, lr=np.ones(2)), r"learning rate"),
+        (lambda: gradient_descent_step(np.ones(2), 0.0, np.ones(2), [1.0], lr=0.1), r"b and db must be scalars"),
         (lambda: gradient_descent_step(np.ones(2), 0.0, np.ones(3), 0.0, lr=0.1), r"dw must have"),
         (lambda: fit(np.ones((3, 1)), np.ones(3), 0.1, n_iters=0), r"n_iters must be a positive"),
         (lambda: normal_equation(np.ones((3, 1)), np.ones(3)), r"rank 1 < n \+ 1 = 2"),
