@@ -9,8 +9,30 @@ from __future__ import annotations
 import numpy as np
 
 
+def _as_array(a: np.ndarray, name: str) -> np.ndarray:
+    try:
+        return np.asarray(a)
+    except ValueError:            # a ragged nested list
+        raise ValueError(f"{name} must be a rectangular array of numbers") from None
+
+
+def _as_real(a: np.ndarray, name: str) -> np.ndarray:
+    """Return a as a float array, or raise ValueError if it does not hold real numbers."""
+    a = _as_array(a, name)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
+    return a.astype(np.float64)
+
+
+def _is_real_number(value: object) -> bool:
+    """Whether value is one finite real number (not an array, a bool or a string)."""
+    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
+            and np.ndim(value) == 0
+            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
+
+
 def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
+    a = _as_real(a, name)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no inf or nan)")
     return a
@@ -33,9 +55,26 @@ def _check_vector(z: np.ndarray, name: str) -> np.ndarray:
 
 def _check_label(y: int, C: int) -> int:
     """Return one class index y in 0..C-1, or raise ValueError."""
-    if np.ndim(y) != 0 or float(y) != int(y) or not 0 <= int(y) < C:
-        raise ValueError(f"the label must be one class index in 0..{C - 1}, got {y!r}")
+    if not (_is_real_number(y) and float(y).is_integer() and 0 <= y < C):
+        raise ValueError(f"the label must be one class index in 0..{C - 1}, got {y!r:.60}")
     return int(y)
+
+
+def _check_classes(C: int) -> int:
+    """Return the number of classes C, a positive integer, or raise ValueError."""
+    if not (isinstance(C, (int, np.integer)) and not isinstance(C, bool) and C >= 1):
+        raise ValueError(f"C must be a positive integer (the number of classes), got {C!r:.60}")
+    return int(C)
+
+
+def _check_target_array(y: np.ndarray, C: int) -> np.ndarray:
+    """Return y as an array of shape (m,) or (m, C), after checking C; or raise."""
+    _check_classes(C)
+    y = _as_array(y, "y")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be class indices (m,) or one-hot rows (m, {C}), "
+                         f"got shape {y.shape}")
+    return y
 
 
 def _check_probabilities(p: np.ndarray, y: int) -> tuple[np.ndarray, int]:
@@ -51,7 +90,10 @@ def _check_probabilities(p: np.ndarray, y: int) -> tuple[np.ndarray, int]:
 
 def _check_targets(y: np.ndarray, m: int, C: int) -> np.ndarray:
     """Return the targets as one-hot rows Y (m, C), from class indices (m,) or one-hot rows."""
-    y = np.asarray(y)
+    y = _as_array(y, "y")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"y must hold numbers (class indices or one-hot rows), got dtype "
+                         f"{y.dtype}")
     if y.ndim == 1:
         if y.shape[0] != m:
             raise ValueError(f"y has {y.shape[0]} labels but there are {m} examples")
@@ -70,17 +112,19 @@ def _check_model(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     X, W, b = _check_finite(X, "X"), _check_finite(W, "W"), _check_finite(b, "b")
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
-    if W.ndim != 2 or W.shape[0] != X.shape[1]:
-        raise ValueError(f"W must have shape ({X.shape[1]}, C) to match X, got shape {W.shape}")
+    if W.ndim != 2 or W.shape[0] != X.shape[1] or W.shape[1] == 0:
+        raise ValueError(f"W must have shape ({X.shape[1]}, C) with C >= 1 to match X, "
+                         f"got shape {W.shape}")
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},) = (C,), got shape {b.shape}")
     return X, W, b
 
 
 def _check_two_classes(W: np.ndarray, b: np.ndarray) -> None:
-    if np.shape(W)[-1] != 2 or np.shape(b) != (2,):
+    W, b = _check_finite(W, "W"), _check_finite(b, "b")
+    if W.ndim != 2 or W.shape[1] != 2 or b.shape != (2,):
         raise ValueError(f"two classes are needed: W (n, 2) and b (2,), got shapes "
-                         f"{np.shape(W)} and {np.shape(b)}")
+                         f"{W.shape} and {b.shape}")
 
 
 # --8<-- [start:naive]
@@ -127,6 +171,7 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 # --8<-- [start:loss-example]
 def one_hot(y: int, C: int) -> np.ndarray:
     """The one-hot vector e(y) of eq. (5): a 1 at position y, zeros elsewhere."""
+    C = _check_classes(C)
     e = np.zeros(C)
     e[_check_label(y, C)] = 1.0
     return e
@@ -168,7 +213,7 @@ def forward(X: np.ndarray, W: np.ndarray,
 # --8<-- [start:loss]
 def targets(y: np.ndarray, C: int) -> np.ndarray:
     """The one-hot targets Y (m, C) of eq. (9), from indices (m,) or one-hot rows."""
-    y = np.asarray(y)
+    y = _check_target_array(y, C)
     return _check_targets(y, y.shape[0], C)
 
 
@@ -195,6 +240,7 @@ def example_gradient(x_i: np.ndarray, y_i: int, W: np.ndarray,
 def gradient(X: np.ndarray, y: np.ndarray, W: np.ndarray,
              b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Data-set gradient with respect to W and b in matrix form: eq. (11)."""
+    X, W, b = _check_model(X, W, b)
     Z, Y_hat = forward(X, W, b)
     m, C = Z.shape
     Y = _check_targets(y, m, C)

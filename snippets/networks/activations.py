@@ -18,18 +18,49 @@ LEAKY_SLOPE = 0.01
 GELU_TANH_C = 0.044715
 
 
-def _check_z(z: np.ndarray) -> np.ndarray:
-    """Return z as a finite float array, or raise ValueError."""
-    z = np.asarray(z, dtype=np.float64)
+#: Largest |z| the GELU derivative and the tanh-approximated GELU accept: beyond about
+#: 1e102, z**3 (and beyond 1e154, z**2) overflows. Far below it, GELU(z) = relu(z) anyway.
+POLY_Z_LIMIT = 1e100
+
+#: Largest |z| tanh_from_sigmoid accepts: 2 z overflows beyond it.
+DOUBLE_Z_LIMIT = np.finfo(np.float64).max / 2.0
+
+
+def _check_z(z: np.ndarray, limit: float = np.inf) -> np.ndarray:
+    """Return z as a finite float array (|z| <= limit), or raise ValueError."""
+    try:
+        z = np.asarray(z)
+    except ValueError:            # a ragged nested list
+        raise ValueError("z must be a rectangular array of numbers") from None
+    if z.dtype.kind not in "biuf":
+        raise ValueError(f"z must be an array of real numbers, got dtype {z.dtype}")
+    z = z.astype(np.float64)
     if not np.all(np.isfinite(z)):
         raise ValueError(f"z must be finite (no inf or nan), got {z[~np.isfinite(z)][:3]}")
+    if np.any(np.abs(z) > limit):
+        raise ValueError(f"z must have |z| <= {limit:.3g} here (powers of z overflow "
+                         f"beyond), got {z[np.abs(z) > limit][:3]}")
     return z
 
 
+def _is_real_number(value: object) -> bool:
+    """Whether value is one real number (not an array, a bool or a string) and finite."""
+    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
+            and np.ndim(value) == 0
+            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
+
+
 def _check_positive(value: float, name: str) -> float:
-    if not (np.ndim(value) == 0 and np.isfinite(value) and value > 0):
+    if not (_is_real_number(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
+
+
+def _check_slope(alpha: float) -> float:
+    """Return the negative-side slope alpha, a finite number >= 0, or raise ValueError."""
+    if not (_is_real_number(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    return float(alpha)
 
 
 # --8<-- [start:sigmoid]
@@ -63,7 +94,7 @@ def tanh_derivative(z: np.ndarray) -> np.ndarray:
 # --8<-- [start:tanh-sigmoid]
 def tanh_from_sigmoid(z: np.ndarray) -> np.ndarray:
     """tanh computed from the sigmoid, a stretched and shifted copy of it: eq. (3)."""
-    z = _check_z(z)
+    z = _check_z(z, limit=DOUBLE_Z_LIMIT)
     return 2.0 * sigmoid(2.0 * z) - 1.0
 # --8<-- [end:tanh-sigmoid]
 
@@ -83,12 +114,13 @@ def relu_derivative(z: np.ndarray) -> np.ndarray:
 # --8<-- [start:leaky-relu]
 def leaky_relu(z: np.ndarray, alpha: float = LEAKY_SLOPE) -> np.ndarray:
     """The leaky ReLU of eq. (5), slope alpha for negative inputs."""
-    z = _check_z(z)
+    z, alpha = _check_z(z), _check_slope(alpha)
     return np.where(z > 0, z, alpha * z)
 
 
 def leaky_relu_derivative(z: np.ndarray, alpha: float = LEAKY_SLOPE) -> np.ndarray:
     """Derivative of the leaky ReLU, with the value alpha taken at z = 0: eq. (5)."""
+    alpha = _check_slope(alpha)
     return np.where(_check_z(z) > 0, 1.0, alpha)
 # --8<-- [end:leaky-relu]
 
@@ -96,14 +128,14 @@ def leaky_relu_derivative(z: np.ndarray, alpha: float = LEAKY_SLOPE) -> np.ndarr
 # --8<-- [start:elu]
 def elu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """The exponential linear unit of eq. (6)."""
-    z = _check_z(z)
+    z, alpha = _check_z(z), _check_slope(alpha)
     # np.where evaluates both branches: clip at 0 so exp never sees a large z.
     return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
 
 
 def elu_derivative(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """Derivative of the ELU: eq. (6)."""
-    z = _check_z(z)
+    z, alpha = _check_z(z), _check_slope(alpha)
     return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
 # --8<-- [end:elu]
 
@@ -148,7 +180,7 @@ def gelu(z: np.ndarray) -> np.ndarray:
 
 def gelu_derivative(z: np.ndarray) -> np.ndarray:
     """Derivative of the exact GELU, Phi(z) + z phi(z): eq. (9)."""
-    z = _check_z(z)
+    z = _check_z(z, limit=POLY_Z_LIMIT)
     Phi = 0.5 * (1.0 + erf(z / math.sqrt(2.0)))
     phi = np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)   # the normal density
     return Phi + z * phi
@@ -158,14 +190,14 @@ def gelu_derivative(z: np.ndarray) -> np.ndarray:
 # --8<-- [start:gelu-tanh]
 def gelu_tanh(z: np.ndarray) -> np.ndarray:
     """The tanh approximation of the GELU: eq. (10)."""
-    z = _check_z(z)
+    z = _check_z(z, limit=POLY_Z_LIMIT)
     u = math.sqrt(2.0 / math.pi) * (z + GELU_TANH_C * z**3)
     return 0.5 * z * (1.0 + np.tanh(u))
 
 
 def gelu_tanh_derivative(z: np.ndarray) -> np.ndarray:
     """Derivative of the tanh approximation of the GELU (product rule): eq. (10)."""
-    z = _check_z(z)
+    z = _check_z(z, limit=POLY_Z_LIMIT)
     u = math.sqrt(2.0 / math.pi) * (z + GELU_TANH_C * z**3)
     du = math.sqrt(2.0 / math.pi) * (1.0 + 3.0 * GELU_TANH_C * z**2)
     t = np.tanh(u)

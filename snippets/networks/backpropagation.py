@@ -24,13 +24,44 @@ OUTPUTS = {"softmax": "cross-entropy", "identity": "squared error"}
 KINKED = ("relu", "leaky_relu", "elu")
 
 
+def _as_real(v: Array, name: str) -> Array:
+    """Return v as a float array, or raise ValueError if it does not hold real numbers."""
+    try:
+        v = np.asarray(v)
+    except ValueError:            # a ragged nested list
+        raise ValueError(f"{name} must be a rectangular array of numbers") from None
+    if v.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
+    return v.astype(np.float64)
+
+
+def _check_finite(v: Array, name: str) -> Array:
+    v = _as_real(v, name)
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return v
+
+
+def _is_positive_number(value: object) -> bool:
+    """Whether value is one finite number > 0 (not an array, a bool or a string)."""
+    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
+            and np.ndim(value) == 0
+            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value))
+            and value > 0)
+
+
+def _is_count(n: object) -> bool:
+    """Whether n is a positive integer (not a bool)."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+
+
 def _check_activation(name: str) -> None:
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
 
 
 def _check_output(output: str) -> None:
-    if output not in OUTPUTS:
+    if not isinstance(output, str) or output not in OUTPUTS:
         raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {output!r}")
 
 
@@ -40,11 +71,12 @@ def _check_params(params: Params) -> Params:
         raise ValueError("params must be a non-empty list of (W, b) pairs, one per layer")
     checked = []
     for l_, pair in enumerate(params, start=1):
-        if len(pair) != 2:
-            raise ValueError(f"layer {l_} must be a pair (W, b), got {len(pair)} items")
-        W, b = (np.asarray(v, dtype=np.float64) for v in pair)
-        if W.ndim != 2 or not np.all(np.isfinite(W)):
-            raise ValueError(f"W{l_} must be a finite 2-D array (n_{l_ - 1}, n_{l_}), got {W.shape}")
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"layer {l_} must be a pair (W, b), got {pair!r:.60}")
+        W, b = _as_real(pair[0], f"W{l_}"), _as_real(pair[1], f"b{l_}")
+        if W.ndim != 2 or W.size == 0 or not np.all(np.isfinite(W)):
+            raise ValueError(f"W{l_} must be a finite 2-D array (n_{l_ - 1}, n_{l_}) with "
+                             f"n_{l_ - 1}, n_{l_} >= 1, got shape {W.shape}")
         if b.shape != (W.shape[1],) or not np.all(np.isfinite(b)):
             raise ValueError(f"b{l_} must be finite with shape ({W.shape[1]},), got {b.shape}")
         if checked and checked[-1][0].shape[1] != W.shape[0]:
@@ -60,7 +92,7 @@ def _check_network(X: Array, params: Params, activation: str,
     _check_activation(activation)
     _check_output(output)
     params = _check_params(params)
-    X = np.asarray(X, dtype=np.float64)
+    X = _as_real(X, "X")
     n0 = params[0][0].shape[0]
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n0:
         raise ValueError(f"X must have shape (m, {n0}) with m >= 1, got shape {X.shape}")
@@ -69,14 +101,25 @@ def _check_network(X: Array, params: Params, activation: str,
     return X, params
 
 
+def _check_one_example(x: Array, params: Params, activation: str,
+                       output: str) -> tuple[Array, Params]:
+    """Return one example x as a batch X (1, n_0) and the layers, or raise ValueError."""
+    x = _as_real(x, "x")
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-D array of shape (n_0,), got shape {x.shape}")
+    return _check_network(x[np.newaxis, :], params, activation, output)
+
+
 def _check_example(x: Array, y: Array, params: Params, activation: str,
                    output: str) -> tuple[Array, Array, Params]:
     """Return one example x (n_0,), its target y (n_L,) and the layers, or raise."""
-    if np.ndim(x) != 1:
-        raise ValueError(f"x must be a 1-D array of shape (n_0,), got shape {np.shape(x)}")
-    X, params = _check_network(np.reshape(x, (1, -1)), params, activation, output)
-    Y = _check_targets(np.reshape(y, (1, -1)), 1, params[-1][0].shape[1], output)
-    return X[0], Y[0], params
+    X, params = _check_one_example(x, params, activation, output)
+    return X[0], _check_example_target(y, params[-1][0].shape[1], output), params
+
+
+def _check_example_target(y: Array, C: int, output: str) -> Array:
+    """Return one example's target as a float vector (C,): one-hot for the softmax output."""
+    return _check_targets(np.reshape(_as_real(y, "targets"), (1, -1)), 1, C, output)[0]
 
 
 def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
@@ -85,7 +128,7 @@ def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
     For the softmax output, class indices (m,) are accepted and turned into one-hot rows.
     """
     _check_output(output)
-    Y = np.asarray(Y)
+    Y = _as_real(Y, "targets")
     if output == "softmax" and Y.ndim == 1:
         if Y.shape != (m,) or not np.all(np.isin(Y, np.arange(C))):
             raise ValueError(f"class indices must be {m} integers in 0..{C - 1}, got {Y[:5]}")
@@ -101,29 +144,88 @@ def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
     return Y
 
 
-def _check_same_rows(a: Array, b: Array, what: str) -> None:
-    if np.ndim(a) != np.ndim(b) or np.shape(a)[:-1] != np.shape(b)[:-1]:
-        raise ValueError(f"{what}, got shapes {np.shape(a)} and {np.shape(b)}")
+def _check_logits(Z: Array, name: str = "Z") -> Array:
+    """Return Z as a finite float array with at least one axis, the last of length >= 1."""
+    Z = _check_finite(Z, name)
+    if Z.ndim == 0 or Z.shape[-1] == 0:
+        raise ValueError(f"{name} must have shape (..., n_L) with n_L >= 1, got shape {Z.shape}")
+    return Z
 
 
-def _check_layer_backward(Delta: Array, W: Array, Z_prev: Array, activation: str) -> None:
+def _check_output_activation(Z: Array, output: str) -> Array:
+    _check_output(output)
+    return _check_logits(Z)
+
+
+def _check_output_logits(Z_L: Array) -> Array:
+    Z_L = _as_real(Z_L, "Z_L")
+    if Z_L.ndim != 2 or Z_L.shape[0] == 0 or Z_L.shape[1] == 0:
+        raise ValueError(f"Z_L must be a 2-D array of shape (m, n_L) with m >= 1 and "
+                         f"n_L >= 1, got shape {Z_L.shape}")
+    if not np.all(np.isfinite(Z_L)):
+        raise ValueError("Z_L must be finite (no inf or nan)")
+    return Z_L
+
+
+def _check_example_logits(z_L: Array) -> Array:
+    z_L = _check_finite(z_L, "z_L")
+    if z_L.ndim != 1 or z_L.size == 0:
+        raise ValueError(f"z_L must be a non-empty 1-D array (n_L,) of one example, "
+                         f"got shape {z_L.shape}")
+    return z_L
+
+
+def _check_example_layer(a_prev: Array, delta: Array) -> tuple[Array, Array]:
+    a_prev, delta = _check_finite(a_prev, "a_prev"), _check_finite(delta, "delta")
+    if a_prev.ndim != 1 or delta.ndim != 1 or a_prev.size == 0 or delta.size == 0:
+        raise ValueError(f"a_prev (n_{{l-1}},) and delta (n_l,) must be non-empty 1-D "
+                         f"arrays of one example, got shapes {a_prev.shape} and {delta.shape}")
+    return a_prev, delta
+
+
+def _check_layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
+    A_prev, Delta = _check_finite(A_prev, "A_prev"), _check_finite(Delta, "Delta")
+    if (A_prev.ndim != 2 or Delta.ndim != 2 or A_prev.shape[0] != Delta.shape[0]
+            or A_prev.shape[0] == 0 or 0 in A_prev.shape + Delta.shape):
+        raise ValueError(f"A_prev and Delta need the same m rows: shapes (m, n_{{l-1}}) and "
+                         f"(m, n_l), m, n >= 1, got {A_prev.shape} and {Delta.shape}")
+    return A_prev, Delta
+
+
+def _check_layer_backward(Delta: Array, W: Array, Z_prev: Array, activation: str,
+                          ndim: int = 2) -> tuple[Array, Array, Array]:
+    """Return Delta, W and Z_prev as float arrays, or raise ValueError.
+
+    ndim = 2 for a batch, Delta (m, n_l) and Z_prev (m, n_{l-1}); 1 for one example.
+    """
     _check_activation(activation)
-    if np.shape(Delta)[-1] != np.shape(W)[1] or np.shape(Z_prev)[-1] != np.shape(W)[0]:
-        raise ValueError(f"W of shape {np.shape(W)} needs an error with {np.shape(W)[1]} "
-                         f"columns and Z_prev with {np.shape(W)[0]}, got shapes "
-                         f"{np.shape(Delta)} and {np.shape(Z_prev)}")
-    _check_same_rows(Delta, Z_prev, "the error and Z_prev must hold the same examples")
+    W = _check_finite(W, "W")
+    Delta, Z_prev = _check_finite(Delta, "the error"), _check_finite(Z_prev, "Z_prev")
+    if W.ndim != 2:
+        raise ValueError(f"W must be a 2-D array (n_{{l-1}}, n_l), got shape {W.shape}")
+    if Delta.ndim != ndim or Z_prev.ndim != ndim:
+        raise ValueError(f"the error and Z_prev must hold the same examples, as {ndim}-D "
+                         f"arrays, got shapes {Delta.shape} and {Z_prev.shape}")
+    if Delta.shape[-1] != W.shape[1] or Z_prev.shape[-1] != W.shape[0]:
+        raise ValueError(f"W of shape {W.shape} needs an error with {W.shape[1]} "
+                         f"columns and Z_prev with {W.shape[0]}, got shapes "
+                         f"{Delta.shape} and {Z_prev.shape}")
+    if Delta.shape[:-1] != Z_prev.shape[:-1] or Delta.size == 0:
+        raise ValueError(f"the error and Z_prev must hold the same examples (m >= 1), "
+                         f"got shapes {Delta.shape} and {Z_prev.shape}")
+    return Delta, W, Z_prev
 
 
 def _check_training(lr: float, n_iters: int) -> None:
-    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+    if not _is_positive_number(lr):
         raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    if not (isinstance(n_iters, (int, np.integer)) and n_iters >= 1):
+    if not _is_count(n_iters):
         raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
 
 
 def _check_sizes(sizes: list[int]) -> None:
-    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
+    if not (isinstance(sizes, (list, tuple)) or np.ndim(sizes) == 1) or len(sizes) < 2 \
+            or not all(_is_count(n) for n in sizes):
         raise ValueError(f"sizes must list at least two positive integers "
                          f"(n_0, ..., n_L), got {sizes!r}")
 
@@ -131,6 +233,7 @@ def _check_sizes(sizes: list[int]) -> None:
 # --8<-- [start:activations]
 def sigmoid(z: Array) -> Array:
     """Stable sigmoid, one of the activations g of eqs. (1) and (2)."""
+    z = _check_finite(z, "z")
     e = np.exp(-np.abs(z))                      # never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -163,13 +266,14 @@ ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]
 
 def softmax(Z: Array) -> Array:
     """Softmax along the last axis, the output activation of eqs. (1) and (2)."""
+    Z = _check_logits(Z)
     E = np.exp(Z - np.max(Z, axis=-1, keepdims=True))   # max-subtraction: no overflow
     return E / np.sum(E, axis=-1, keepdims=True)
 
 
 def output_activation(Z: Array, output: str) -> Array:
     """The last layer's activation, softmax or identity, of eqs. (1) and (2)."""
-    _check_output(output)
+    Z = _check_output_activation(Z, output)
     return softmax(Z) if output == "softmax" else Z
 # --8<-- [end:activations]
 
@@ -182,7 +286,7 @@ def forward_example(x: Array, params: Params, activation: str = "relu",
     Returns z and a with z[l] = z^(l) for l = 1..L (z[0] is None) and a[l] = a^(l)
     for l = 0..L.
     """
-    X, params = _check_network(np.reshape(x, (1, -1)), params, activation, output)
+    X, params = _check_one_example(x, params, activation, output)
     g, _ = ACTIVATIONS[activation]
     L = len(params)
     z, a = [None], [X[0]]                  # a^(0) = x, shape (n_0,)
@@ -237,8 +341,8 @@ def loss(X: Array, Y: Array, params: Params, activation: str = "relu",
 # --8<-- [start:output-error-example]
 def output_error_example(z_L: Array, y: Array, output: str = "softmax") -> Array:
     """delta^(L) = dl/dz^(L) of one example (n_L,), y one-hot or a target: eq. (4)."""
-    z_L = np.asarray(z_L, dtype=np.float64)
-    y = _check_targets(np.reshape(y, (1, -1)), 1, z_L.size, output)[0]
+    z_L = _check_example_logits(z_L)
+    y = _check_example_target(y, z_L.size, output)
     y_hat = output_activation(z_L, output)
     return y_hat - y if output == "softmax" else 2.0 * (y_hat - y)
 # --8<-- [end:output-error-example]
@@ -247,7 +351,7 @@ def output_error_example(z_L: Array, y: Array, output: str = "softmax") -> Array
 # --8<-- [start:layer-example]
 def layer_gradient_example(a_prev: Array, delta: Array) -> tuple[Array, Array]:
     """dl/dW^(l) (n_{l-1}, n_l) and dl/db^(l) (n_l,) of one example: eq. (5)."""
-    a_prev, delta = np.asarray(a_prev, float), np.asarray(delta, float)
+    a_prev, delta = _check_example_layer(a_prev, delta)
     return np.outer(a_prev, delta), delta   # entry [j, k] is a_j^(l-1) delta_k^(l)
 # --8<-- [end:layer-example]
 
@@ -256,7 +360,7 @@ def layer_gradient_example(a_prev: Array, delta: Array) -> tuple[Array, Array]:
 def previous_error_example(delta: Array, W: Array, z_prev: Array,
                            activation: str = "relu") -> Array:
     """delta^(l-1) (n_{l-1},) from delta^(l) (n_l,) of one example: eq. (6)."""
-    _check_layer_backward(delta, W, z_prev, activation)
+    delta, W, z_prev = _check_layer_backward(delta, W, z_prev, activation, ndim=1)
     _, g_prime = ACTIVATIONS[activation]
     return (W @ delta) * g_prime(z_prev)    # (n_{l-1}, n_l) @ (n_l,), then elementwise
 
@@ -281,7 +385,7 @@ def backward_example(x: Array, y: Array, params: Params, activation: str = "relu
 # --8<-- [start:output-error]
 def output_error(Z_L: Array, Y: Array, output: str = "softmax") -> Array:
     """Delta^(L) = dL/dZ^(L) (m, n_L) of the mean loss, the 1/m included: eq. (7)."""
-    Z_L = np.asarray(Z_L, dtype=np.float64)
+    Z_L = _check_output_logits(Z_L)
     m, C = Z_L.shape
     Y = _check_targets(Y, m, C, output)     # one-hot rows for the softmax output
     Y_hat = output_activation(Z_L, output)
@@ -292,8 +396,7 @@ def output_error(Z_L: Array, Y: Array, output: str = "softmax") -> Array:
 # --8<-- [start:layer]
 def layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
     """dL/dW^(l) (n_{l-1}, n_l) and dL/db^(l) (n_l,) for the batch: eq. (8)."""
-    A_prev, Delta = np.asarray(A_prev, float), np.asarray(Delta, float)
-    _check_same_rows(A_prev, Delta, "A_prev and Delta need the same m rows")
+    A_prev, Delta = _check_layer_gradient(A_prev, Delta)
     dW = A_prev.T @ Delta                   # (n_{l-1}, m) @ (m, n_l); no 1/m here:
     db = Delta.T @ np.ones(Delta.shape[0])  # (n_l, m) @ (m,)      Delta carries it
     return dW, db
@@ -304,7 +407,7 @@ def layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
 def previous_error(Delta: Array, W: Array, Z_prev: Array,
                    activation: str = "relu") -> Array:
     """Delta^(l-1) (m, n_{l-1}) from Delta^(l) (m, n_l): eq. (9)."""
-    _check_layer_backward(Delta, W, Z_prev, activation)
+    Delta, W, Z_prev = _check_layer_backward(Delta, W, Z_prev, activation)
     _, g_prime = ACTIVATIONS[activation]
     return (Delta @ W.T) * g_prime(Z_prev)   # (m, n_l) @ (n_l, n_{l-1}), elementwise
 # --8<-- [end:recursion]

@@ -234,6 +234,14 @@ def test_two_classes_reduce_to_logistic_regression(rng, m, n):
     np.testing.assert_allclose(db, [-db_log, db_log], rtol=EXACT_RTOL, atol=EXACT_ATOL)
 
 
+def test_gradient_accepts_nested_lists():
+    # By hand: zero weights give Y_hat = [1/2, 1/2]; with y = 0, Y_hat - Y = [-1/2, 1/2];
+    # dW = x^T (Y_hat - Y) for x = [1, 2], db = Y_hat - Y (m = 1).
+    dW, db = gradient([[1.0, 2.0]], [0], [[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0])
+    np.testing.assert_allclose(dW, [[-0.5, 0.5], [-1.0, 1.0]], rtol=EXACT_RTOL)
+    np.testing.assert_allclose(db, [-0.5, 0.5], rtol=EXACT_RTOL)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -262,6 +270,28 @@ def test_two_classes_reduce_to_logistic_regression(rng, m, n):
         (lambda: example_gradient(np.ones((1, 3)), 0, np.ones((3, 2)), np.zeros(2)),
          r"x_i must be a non-empty 1-D"),
         (lambda: as_logistic(np.ones((3, 3)), np.zeros(3)), r"two classes are needed"),
+        (lambda: as_logistic(np.ones(2), np.zeros(2)), r"two classes are needed.*got shapes \(2,\)"),
+        (lambda: as_logistic(np.ones((3, 2)), np.float64(0.0)), r"two classes are needed"),
+        (lambda: as_logistic(np.full((2, 2), np.nan), np.zeros(2)), r"W must be finite"),
+        (lambda: one_hot(0, np.ones(3)), r"C must be a positive integer"),
+        (lambda: one_hot(0, 2.0), r"C must be a positive integer"),
+        (lambda: one_hot(0, 0), r"C must be a positive integer"),
+        (lambda: one_hot(np.nan, 3), r"class index in 0\.\.2, got nan"),
+        (lambda: one_hot(np.inf, 3), r"class index in 0\.\.2, got inf"),
+        (lambda: one_hot("1", 3), r"class index in 0\.\.2"),
+        (lambda: one_hot(True, 3), r"class index in 0\.\.2"),
+        (lambda: one_hot(np.array([1]), 3), r"class index in 0\.\.2"),
+        (lambda: targets(0, 3), r"y must be class indices \(m,\) or one-hot rows \(m, 3\)"),
+        (lambda: targets([0, 1], np.ones(3)), r"C must be a positive integer"),
+        (lambda: targets(np.array(["0", "1"]), 2), r"y must hold numbers"),
+        (lambda: targets([[0], [0, 1]], 2), r"y must be a rectangular array of numbers"),
+        (lambda: gradient(np.ones((2, 3)), [[0], [0, 1]], np.ones((3, 2)), np.zeros(2)),
+         r"y must be a rectangular array of numbers"),
+        (lambda: one_hot([1], 3), r"class index in 0\.\.2"),
+        (lambda: softmax(np.array(["a"])), r"z must be an array of real numbers"),
+        (lambda: softmax([[1.0], [1.0, 2.0]]), r"z must be a rectangular array"),
+        (lambda: forward(np.ones((2, 3)), np.ones((3, 0)), np.zeros(0)),
+         r"W must have shape \(3, C\) with C >= 1"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

@@ -202,17 +202,36 @@ def test_gelu_and_silu_approach_relu_far_from_zero():
     np.testing.assert_allclose(silu(z), relu(z), atol=1e-11)   # 30 e^-30 is about 3e-12
 
 
-@pytest.mark.parametrize("g", [sigmoid, tanh, relu, leaky_relu, elu, softplus, gelu, gelu_tanh,
-                               silu, sigmoid_derivative, tanh_derivative, relu_derivative,
-                               leaky_relu_derivative, elu_derivative, softplus_derivative,
-                               gelu_derivative, gelu_tanh_derivative, silu_derivative,
-                               tanh_from_sigmoid, naive_softplus, scaled_softplus])
-def test_bad_input_raises_a_clear_error(g):
-    with pytest.raises(ValueError, match=r"z must be finite"):
-        g(np.array([0.0, np.nan]))
+ALL_FUNCTIONS = [sigmoid, tanh, relu, leaky_relu, elu, softplus, gelu, gelu_tanh, silu,
+                 sigmoid_derivative, tanh_derivative, relu_derivative, leaky_relu_derivative,
+                 elu_derivative, softplus_derivative, gelu_derivative, gelu_tanh_derivative,
+                 silu_derivative, tanh_from_sigmoid, naive_softplus, scaled_softplus]
 
 
-@pytest.mark.parametrize("beta", [0.0, -1.0, np.inf, [1.0, 2.0]])
+@pytest.mark.parametrize(
+    "call, message",
+    [(lambda g=g: g(np.array([0.0, np.nan])), r"z must be finite") for g in ALL_FUNCTIONS]
+    + [
+        (lambda: relu(np.array(["a", "b"])), r"z must be an array of real numbers"),
+        (lambda: sigmoid(np.array([1.0 + 2.0j])), r"z must be an array of real numbers"),
+        (lambda: relu([[1.0], [1.0, 2.0]]), r"z must be a rectangular array of numbers"),
+        (lambda: leaky_relu(np.zeros(2), np.nan), r"alpha must be a finite number >= 0"),
+        (lambda: leaky_relu(np.zeros(2), -0.1), r"alpha must be a finite number >= 0"),
+        (lambda: leaky_relu_derivative(np.zeros(3), np.array([0.1, 0.2])), r"alpha must be"),
+        (lambda: elu(np.zeros(2), -1.0), r"alpha must be a finite number >= 0"),
+        (lambda: elu_derivative(np.zeros(2), "1"), r"alpha must be a finite number >= 0"),
+        (lambda: gelu_tanh(np.array([1e101])), r"\|z\| <= 1e\+100"),
+        (lambda: gelu_tanh_derivative(np.array([-1e200])), r"\|z\| <= 1e\+100"),
+        (lambda: gelu_derivative(np.array([1e160])), r"\|z\| <= 1e\+100"),
+        (lambda: tanh_from_sigmoid(np.array([1.7e308])), r"\|z\| <= 8\.99e\+307"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("beta", [0.0, -1.0, np.inf, [1.0, 2.0], True, "2"])
 def test_bad_beta_raises_a_clear_error(beta):
     with pytest.raises(ValueError, match=r"beta must be a positive finite number"):
         scaled_softplus(np.zeros(2), beta)
