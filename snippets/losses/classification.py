@@ -59,15 +59,15 @@ def _check_multilabel(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
 def _check_focal(z: np.ndarray, y: np.ndarray, alpha: float | None,
                  gamma: float) -> tuple[np.ndarray, np.ndarray]:
     z, y = _check_pair(z, y, "z", (1, 2), (0.0, 1.0))
-    if alpha is not None and not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be None or lie in [0, 1], got {alpha}")
+    if alpha is not None and not (np.ndim(alpha) == 0 and 0.0 <= alpha <= 1.0):
+        raise ValueError(f"alpha must be None or a number in [0, 1], got {alpha!r}")
     _check_gamma(gamma)
     return z, y
 
 
 def _check_gamma(gamma: float) -> None:
-    if not (np.isfinite(gamma) and gamma >= 0.0):
-        raise ValueError(f"gamma must be a finite number >= 0, got {gamma}")
+    if not (np.ndim(gamma) == 0 and np.isfinite(gamma) and gamma >= 0.0):
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
 
 
 def _check_signed(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +95,8 @@ def _check_classes(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     m, C = z.shape
     y = np.asarray(y)
     if y.shape == (m,):
-        if not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0):
+        whole = np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)   # no warning on inf
+        if not (np.issubdtype(y.dtype, np.integer) or whole):
             raise ValueError(f"class indices must be whole numbers, got {y[:5]}")
         if np.any((y < 0) | (y >= C)):
             raise ValueError(f"class indices must lie in 0..{C - 1}, got {y[(y < 0) | (y >= C)][:5]}")
@@ -109,14 +110,24 @@ def _check_classes(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return z, y
 
 
+def _check_targets(y: np.ndarray, C: int) -> np.ndarray:
+    """One-hot rows (m, C) from class indices (m,) or one-hot rows (m, C), C >= 2."""
+    if not (isinstance(C, (int, np.integer)) and C >= 2):
+        raise ValueError(f"the number of classes C must be an integer >= 2, got {C!r}")
+    if np.ndim(y) not in (1, 2) or np.shape(y)[0] == 0:
+        raise ValueError(f"y must be class indices of shape (m,) or one-hot rows of shape "
+                         f"(m, {C}) with m >= 1, got shape {np.shape(y)}")
+    return _check_classes(np.zeros((np.shape(y)[0], C)), y)[1]
+
+
 def _check_epsilon(epsilon: float) -> None:
-    if not 0.0 <= epsilon <= 1.0:
-        raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+    if not (np.ndim(epsilon) == 0 and 0.0 <= epsilon <= 1.0):
+        raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
 
 
 def _check_margin(margin: float) -> None:
-    if not (np.isfinite(margin) and margin > 0.0):
-        raise ValueError(f"margin must be a finite number > 0, got {margin}")
+    if not (np.ndim(margin) == 0 and np.isfinite(margin) and margin > 0.0):
+        raise ValueError(f"margin must be a finite number > 0, got {margin!r}")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -219,7 +230,7 @@ def naive_cross_entropy_loss(z: np.ndarray, y: np.ndarray) -> float:
 # --8<-- [start:label-smoothing]
 def smoothed_targets(y: np.ndarray, C: int, epsilon: float = 0.1) -> np.ndarray:
     """The smoothed target rows q (m, C) of eq. (9)."""
-    _, Y = _check_classes(np.zeros((np.shape(y)[0], C)), y)
+    Y = _check_targets(y, C)                     # one-hot rows, (m, C)
     _check_epsilon(epsilon)
     return (1.0 - epsilon) * Y + epsilon / C
 

@@ -32,9 +32,10 @@ def _check_log_q(log_q: np.ndarray) -> np.ndarray:
     return log_q
 
 
-def _check_p(p: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def _check_p(p: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Rows of probabilities >= 0 that sum to 1, of the given shape (if any), or raise."""
     p = _check_matrix(p, "p")
-    if p.shape != shape:
+    if shape is not None and p.shape != shape:
         raise ValueError(f"p must have shape {shape}, got {p.shape}")
     if np.any(p < 0):
         raise ValueError(f"p must hold probabilities >= 0, got min {p.min()}")
@@ -65,7 +66,8 @@ def _check_indices(y: np.ndarray, m: int, C: int) -> np.ndarray:
     if y.shape != (m,):
         raise ValueError(f"y must be class indices of shape ({m},) or one-hot rows of shape "
                          f"({m}, {C}), got shape {y.shape}")
-    if not (np.issubdtype(y.dtype, np.integer) or np.all(np.mod(y, 1) == 0)):
+    whole = np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)   # no warning on inf
+    if not (np.issubdtype(y.dtype, np.integer) or whole):
         raise ValueError(f"class indices must be whole numbers, got {y[:5]}")
     if np.any((y < 0) | (y >= C)):
         raise ValueError(f"class indices must lie in 0..{C - 1}, got {y.min()}..{y.max()}")
@@ -97,7 +99,7 @@ def kl_div_grad(log_q: np.ndarray, p: np.ndarray) -> np.ndarray:
 # --8<-- [start:link]
 def entropy(p: np.ndarray) -> float:
     """Entropy of the rows of p, mean over the m rows: eq. (3)."""
-    p = _check_matrix(p, "p")
+    p = _check_p(p)
     return float(np.mean(-np.sum(_xlogy(p, p), axis=1)))
 
 

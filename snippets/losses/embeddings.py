@@ -47,8 +47,10 @@ def _check_nonzero(norm: np.ndarray) -> None:
 
 
 def _check_margin(margin: float, low: float, high: float) -> None:
-    if not low <= margin <= high:
-        raise ValueError(f"margin must lie in [{low}, {high}], got {margin}")
+    """margin a single finite number in [low, high] (high may be inf), or ValueError."""
+    if not (np.ndim(margin) == 0 and np.isfinite(margin) and low <= margin <= high):
+        where = f"in [{low}, {high}]" if np.isfinite(high) else f">= {low}"
+        raise ValueError(f"margin must be a finite number {where}, got {margin!r}")
 
 
 def _row_norm(x: np.ndarray) -> np.ndarray:

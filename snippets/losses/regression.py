@@ -48,14 +48,19 @@ def _check_poisson(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     z, y = _check_pair(z, y, "z")
     if np.any(y < 0):
         raise ValueError(f"Poisson targets y must be counts >= 0, got min {y.min()}")
+    if np.any(np.mod(y, 1) != 0):
+        raise ValueError("Poisson targets y must be counts, whole numbers 0, 1, 2, ...; got "
+                         f"{y[np.mod(y, 1) != 0][:5]}")
     if np.any(z > Z_MAX):
         raise ValueError(f"log-rates z must be <= {Z_MAX:.2f}, where exp(z) is finite in "
                          f"float64; got max {z.max()}")
     return z, y
 
 
-def _check_gaussian(y_hat: np.ndarray, y: np.ndarray, var: np.ndarray,
-                    eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _check_gaussian(y_hat: np.ndarray, y: np.ndarray, var: np.ndarray, eps: float,
+                    full: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    if not isinstance(full, (bool, np.bool_)):
+        raise ValueError(f"full must be True or False, got {full!r}")
     y_hat, y = _check_pair(y_hat, y)
     var = _check_finite(var, "var")
     if var.shape != y_hat.shape:
@@ -222,7 +227,7 @@ def poisson_nll_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 def gaussian_nll_loss(y_hat: np.ndarray, y: np.ndarray, var: np.ndarray,
                       full: bool = False, eps: float = 1e-6) -> float:
     """Gaussian NLL with predicted variances var, clamped below at eps: eq. (16)."""
-    y_hat, y, var, eps = _check_gaussian(y_hat, y, var, eps)
+    y_hat, y, var, eps = _check_gaussian(y_hat, y, var, eps, full)
     v = np.maximum(var, eps)
     losses = 0.5 * (np.log(v) + (y_hat - y) ** 2 / v)
     if full:

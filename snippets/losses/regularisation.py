@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_w(w: np.ndarray) -> np.ndarray:
+def _check_w(w: np.ndarray, name: str = "w") -> np.ndarray:
     w = np.asarray(w, dtype=np.float64)
     if w.size == 0:
-        raise ValueError(f"w must be non-empty, got shape {w.shape}")
+        raise ValueError(f"{name} must be non-empty, got shape {w.shape}")
     if not np.all(np.isfinite(w)):
-        raise ValueError("w must be finite (no inf or nan)")
+        raise ValueError(f"{name} must be finite (no inf or nan)")
     return w
 
 
@@ -32,7 +32,7 @@ def _check_ratio(l1_ratio: float) -> float:
 
 
 def _check_step(w: np.ndarray, dw: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray, float]:
-    w, dw = _check_w(w), _check_w(dw)
+    w, dw = _check_w(w), _check_w(dw, "dw")
     if dw.shape != w.shape:
         raise ValueError(f"dw must have the shape of w {w.shape}, got {dw.shape}")
     return w, dw, _check_nonneg(lr, "lr")
@@ -87,7 +87,7 @@ def l1_penalty_grad(w: np.ndarray, lam: float) -> np.ndarray:
 # --8<-- [start:soft-threshold]
 def soft_threshold(v: np.ndarray, t: float) -> np.ndarray:
     """Move each entry of v towards 0 by t, stopping at 0: eq. (5)."""
-    v, t = _check_w(v), _check_nonneg(t, "t")
+    v, t = _check_w(v, "v"), _check_nonneg(t, "t")
     return np.sign(v) * np.maximum(np.abs(v) - t, 0.0)
 # --8<-- [end:soft-threshold]
 

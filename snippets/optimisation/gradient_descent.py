@@ -34,9 +34,9 @@ def _check_step(theta: np.ndarray, dtheta: np.ndarray, lr: float) -> tuple[np.nd
     return theta, dtheta, _check_lr(lr)
 
 
-def _check_n_steps(n_steps: int) -> int:
+def _check_n_steps(n_steps: int, name: str = "n_steps") -> int:
     if not (isinstance(n_steps, (int, np.integer)) and n_steps >= 0):
-        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+        raise ValueError(f"{name} must be an integer >= 0, got {n_steps!r}")
     return int(n_steps)
 
 
@@ -71,7 +71,7 @@ def gradient_descent(grad: Callable[[np.ndarray], np.ndarray], theta0: np.ndarra
     Returns the trajectory, shape (n_steps + 1, p): row t is theta after t updates.
     """
     theta = _check_vector(theta0, "theta0")
-    n_steps = _check_n_steps(n_steps)
+    n_steps, lr = _check_n_steps(n_steps), _check_lr(lr)
     path = np.empty((n_steps + 1, theta.size))
     path[0] = theta
     for t in range(n_steps):
@@ -105,7 +105,7 @@ def valley_contraction(lr: float) -> np.ndarray:
 def valley_iterate(theta0: np.ndarray, lr: float, t: int) -> np.ndarray:
     """theta after t updates, in closed form, without iterating: eq. (3)."""
     x0, y0 = _check_vector(theta0, "theta0", 2)
-    t = _check_n_steps(t)
+    t = _check_n_steps(t, "t")
     cx, cy = valley_contraction(lr)
     return np.array([2.0 + cx**t * (x0 - 2.0), cy**t * y0])
 # --8<-- [end:contraction]

@@ -12,9 +12,21 @@ import numpy as np
 
 def _check_point(theta: np.ndarray) -> tuple[float, float]:
     theta = np.asarray(theta, dtype=np.float64)
-    if theta.shape != (2,) or not np.all(np.isfinite(theta)):
-        raise ValueError(f"theta must be a finite array of shape (2,), got {theta!r}")
+    if theta.shape != (2,):
+        raise ValueError(f"theta must be a finite array of shape (2,), got shape {theta.shape}")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(f"theta must be a finite array of shape (2,), got {theta}")
     return float(theta[0]), float(theta[1])
+
+
+def _check_rosenbrock(theta: np.ndarray, a: float, b: float) -> tuple[float, float]:
+    """The point (x, y), with a a finite number and b a finite number > 0, or raise."""
+    if not (np.ndim(a) == 0 and np.isfinite(a)):
+        raise ValueError(f"a must be a single finite number, got {a!r}")
+    if not (np.ndim(b) == 0 and np.isfinite(b) and b > 0):
+        raise ValueError(f"b must be a finite number > 0 (the minimum is then unique), "
+                         f"got {b!r}")
+    return _check_point(theta)
 
 
 def _check_kappa(kappa: float) -> float:
@@ -25,8 +37,11 @@ def _check_kappa(kappa: float) -> float:
 
 def _check_curvatures(curvatures: np.ndarray) -> np.ndarray:
     curvatures = np.asarray(curvatures, dtype=np.float64)
-    if curvatures.ndim != 1 or curvatures.size == 0 or np.any(curvatures <= 0):
-        raise ValueError(f"curvatures must be a 1-D array of positive numbers, got {curvatures!r}")
+    if curvatures.ndim != 1 or curvatures.size == 0:
+        raise ValueError("curvatures must be a non-empty 1-D array, got shape "
+                         f"{curvatures.shape}")
+    if not np.all(np.isfinite(curvatures) & (curvatures > 0)):
+        raise ValueError(f"curvatures must be finite numbers > 0, got {curvatures}")
     return curvatures
 
 
@@ -88,14 +103,14 @@ def heavy_ball_tuning(kappa: float) -> tuple[float, float, float]:
 # --8<-- [start:rosenbrock]
 def rosenbrock(theta: np.ndarray, a: float = 1.0, b: float = 100.0) -> float:
     """The Rosenbrock function, minimum 0 at (a, a^2): eq. (4)."""
-    x, y = _check_point(theta)
+    x, y = _check_rosenbrock(theta, a, b)
     return (a - x) ** 2 + b * (y - x**2) ** 2
 
 
 def rosenbrock_gradient(theta: np.ndarray, a: float = 1.0,
                         b: float = 100.0) -> np.ndarray:
     """Gradient of the Rosenbrock function, shape (2,): eq. (4)."""
-    x, y = _check_point(theta)
+    x, y = _check_rosenbrock(theta, a, b)
     return np.array([-2.0 * (a - x) - 4.0 * b * x * (y - x**2),
                      2.0 * b * (y - x**2)])
 # --8<-- [end:rosenbrock]
@@ -105,7 +120,7 @@ def rosenbrock_gradient(theta: np.ndarray, a: float = 1.0,
 def rosenbrock_hessian(theta: np.ndarray, a: float = 1.0,
                        b: float = 100.0) -> np.ndarray:
     """Second derivatives of the Rosenbrock function, shape (2, 2): eq. (5)."""
-    x, y = _check_point(theta)
+    x, y = _check_rosenbrock(theta, a, b)
     dxx = 2.0 - 4.0 * b * (y - x**2) + 8.0 * b * x**2
     dxy = -4.0 * b * x
     return np.array([[dxx, dxy], [dxy, 2.0 * b]])

@@ -9,12 +9,16 @@ loss(X, y, w, b) -> float, such as those of the linear and logistic regression p
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 Gradient = Callable[[np.ndarray, np.ndarray, np.ndarray, float], tuple[np.ndarray, float]]
 Loss = Callable[[np.ndarray, np.ndarray, np.ndarray, float], float]
+
+#: Most batches mean_over_all_batches will list one by one (a few seconds of work).
+MAX_SUBSETS = 10**6
 
 
 def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -23,7 +27,24 @@ def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got shape {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must be finite (no inf or nan)")
     return X, y
+
+
+def _check_model(X: np.ndarray, y: np.ndarray, w: np.ndarray,
+                 b: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The data, w of shape (n,) and b one number, all finite; or ValueError."""
+    X, y = _check_data(X, y)
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"w must have shape ({X.shape[1]},), one weight per column of X, "
+                         f"got shape {w.shape}")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a single number, got shape {np.shape(b)}")
+    if not (np.all(np.isfinite(w)) and np.isfinite(b)):
+        raise ValueError(f"w and b must be finite (no inf or nan), got w = {w}, b = {b}")
+    return X, y, w, float(b)
 
 
 def _check_batch(batch: np.ndarray, m: int) -> np.ndarray:
@@ -41,6 +62,15 @@ def _check_batch_size(batch_size: int, m: int) -> int:
     return int(batch_size)
 
 
+def _check_subset_size(batch_size: int, m: int) -> int:
+    """batch_size in 1..m, with C(m, batch_size) small enough to list every batch."""
+    batch_size = _check_batch_size(batch_size, m)
+    if math.comb(m, batch_size) > MAX_SUBSETS:
+        raise ValueError(f"there are C({m}, {batch_size}) = {math.comb(m, batch_size)} batches, "
+                         f"more than the {MAX_SUBSETS} this exact average lists; use fewer rows")
+    return batch_size
+
+
 def _check_positive_int(value: int, name: str) -> int:
     if not (isinstance(value, (int, np.integer)) and value >= 1):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -54,6 +84,11 @@ def _check_lr(lr: float) -> float:
 
 
 def _check_partition(batches: list[np.ndarray], m: int) -> None:
+    if len(batches) == 0:
+        raise ValueError("batches must be a non-empty list of arrays of row indices, got none")
+    shapes = [np.shape(batch) for batch in batches]
+    if any(len(shape) != 1 for shape in shapes):
+        raise ValueError(f"each batch must be a 1-D array of row indices, got shapes {shapes}")
     sizes = {len(batch) for batch in batches}
     if len(sizes) != 1:
         raise ValueError(f"the batches must all have one size, got sizes {sorted(sizes)}")
@@ -64,8 +99,11 @@ def _check_partition(batches: list[np.ndarray], m: int) -> None:
 
 def _check_per_example(G: np.ndarray) -> np.ndarray:
     G = np.asarray(G, dtype=np.float64)
-    if G.ndim != 2 or G.shape[0] < 2:
-        raise ValueError(f"per-example gradients must have shape (m, p) with m >= 2, got {G.shape}")
+    if G.ndim != 2 or G.shape[0] < 2 or G.shape[1] == 0:
+        raise ValueError("per-example gradients must have shape (m, p) with m >= 2 and "
+                         f"p >= 1, got {G.shape}")
+    if not np.all(np.isfinite(G)):
+        raise ValueError("per-example gradients G must be finite (no inf or nan)")
     return G
 
 
@@ -73,7 +111,7 @@ def _check_per_example(G: np.ndarray) -> np.ndarray:
 def batch_gradient(grad: Gradient, X: np.ndarray, y: np.ndarray, w: np.ndarray,
                    b: float, batch: np.ndarray) -> tuple[np.ndarray, float]:
     """Mean gradient over the examples whose row indices are in batch: eq. (1)."""
-    X, y = _check_data(X, y)
+    X, y, w, b = _check_model(X, y, w, b)
     batch = _check_batch(batch, X.shape[0])
     return grad(X[batch], y[batch], w, b)     # the rows of the batch, shape (B, n)
 
@@ -81,7 +119,7 @@ def batch_gradient(grad: Gradient, X: np.ndarray, y: np.ndarray, w: np.ndarray,
 def per_example_gradients(grad: Gradient, X: np.ndarray, y: np.ndarray,
                           w: np.ndarray, b: float) -> np.ndarray:
     """The m gradients of eq. (1) with B = 1, as rows (dw_i, db_i), shape (m, n + 1)."""
-    X, y = _check_data(X, y)
+    X, y, w, b = _check_model(X, y, w, b)
     rows = [np.append(*batch_gradient(grad, X, y, w, b, np.array([i])))
             for i in range(X.shape[0])]
     return np.array(rows)
@@ -110,7 +148,7 @@ def run_epoch(grad: Gradient, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: fl
 
     Returns w, b and the number of updates made, ceil(m / batch_size).
     """
-    X, y = _check_data(X, y)
+    X, y, w, b = _check_model(X, y, w, b)
     lr = _check_lr(lr)
     batches = epoch_batches(X.shape[0], batch_size, rng)
     for batch in batches:
@@ -130,7 +168,7 @@ def train(grad: Gradient, loss: Loss, X: np.ndarray, y: np.ndarray, w: np.ndarra
     descent. Returns w, b, the data-set loss after every update (the first entry is the
     loss before training) and the loss after every epoch (also from before training).
     """
-    X, y = _check_data(X, y)
+    X, y, w, b = _check_model(X, y, w, b)
     n_epochs, lr = _check_positive_int(n_epochs, "n_epochs"), _check_lr(lr)
     per_update, per_epoch = [loss(X, y, w, b)], [loss(X, y, w, b)]
     for _ in range(n_epochs):
@@ -148,7 +186,7 @@ def mean_batch_gradient(grad: Gradient, X: np.ndarray, y: np.ndarray, w: np.ndar
                         b: float,
                         batches: list[np.ndarray]) -> tuple[np.ndarray, float]:
     """Mean gradient of equal-size batches that use each row once: eq. (4)."""
-    X, y = _check_data(X, y)
+    X, y, w, b = _check_model(X, y, w, b)
     _check_partition(batches, X.shape[0])
     grads = [batch_gradient(grad, X, y, w, b, batch) for batch in batches]
     dw = np.mean([g[0] for g in grads], axis=0)
@@ -162,7 +200,7 @@ def mean_over_all_batches(G: np.ndarray, batch_size: int) -> np.ndarray:
     """Average of the batch gradient over every set of batch_size distinct examples,
     each equally likely: the expectation of eq. (5). G has shape (m, p)."""
     G = _check_per_example(G)
-    batch_size = _check_batch_size(batch_size, G.shape[0])
+    batch_size = _check_subset_size(batch_size, G.shape[0])
     subsets = itertools.combinations(range(G.shape[0]), batch_size)
     return np.mean([G[list(s)].mean(axis=0) for s in subsets], axis=0)
 # --8<-- [end:expectation]

@@ -16,6 +16,8 @@ import numpy as np
 def _check_vectors(theta: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     """Return theta and the others as finite float arrays of theta's shape, or raise."""
     arrays = [np.asarray(a, dtype=np.float64) for a in (theta, *others)]
+    if arrays[0].size == 0:
+        raise ValueError(f"theta must be non-empty, got shape {arrays[0].shape}")
     for a in arrays:
         if a.shape != arrays[0].shape:
             raise ValueError(f"gradient and state must have the shape of theta, "
@@ -59,6 +61,8 @@ def _check_grads(grads: np.ndarray) -> np.ndarray:
     grads = np.asarray(grads, dtype=np.float64)
     if grads.ndim < 1 or grads.shape[0] == 0:
         raise ValueError(f"grads must hold one gradient per step along axis 0, got {grads.shape}")
+    if not np.all(np.isfinite(grads)):
+        raise ValueError("grads must be finite (no inf or nan)")
     return grads
 
 

@@ -185,6 +185,12 @@ def test_nll_gradients_match_finite_differences(rng, m, C):
         (lambda: nll_grad(np.log([[0.5, 0.5]]), np.array([[1, 1]])), r"single 1 and zeros"),
         (lambda: nll_grad([[0.5, 0.5]], np.array([0])), r"log-probabilities"),
         (lambda: nll_logits_grad([[1.0, 2.0]], np.array([[0, 1, 0]])), r"one-hot rows of shape \(1, 2\)"),
+        # entropy takes distributions: rows of probabilities >= 0 that sum to 1.
+        (lambda: entropy([[0.5, 0.6]]), r"each row of p must sum to 1"),
+        (lambda: entropy([[1.5, -0.5]]), r"p must hold probabilities >= 0, got min -0\.5"),
+        # Non-finite class indices: a clear error, not a RuntimeWarning from the remainder.
+        (lambda: nll_loss(np.log([[0.5, 0.5]]), np.array([np.inf])), r"whole numbers"),
+        (lambda: nll_logits_grad([[1.0, 2.0]], np.array([np.nan])), r"whole numbers"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

@@ -364,6 +364,9 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
         (lambda: gaussian_nll_grad([1.0], [0.0], [1.0, 2.0]), r"var must have the shape"),
         (lambda: gaussian_nll_var_grad([1.0], [0.0], [1.0], eps=0.0), r"eps must be a positive"),
         (lambda: gaussian_nll_loss([1.0], [0.0], [np.inf]), r"var must be finite"),
+        (lambda: gaussian_nll_loss([1.0], [0.0], [1.0], full=np.ones(2)), r"full must be True or"),
+        (lambda: poisson_nll_loss([0.0, 1.0], [2.0, 0.5]), r"counts, whole numbers.*got \[0\.5\]"),
+        (lambda: poisson_nll_grad([0.0], [1.25]), r"Poisson targets y must be counts, whole"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

@@ -150,6 +150,11 @@ def test_extreme_weights_are_finite_and_warning_free():
         (lambda: weight_decay_step([1.0], [1.0], 0.1, weight_decay=-1.0), r"weight_decay must be"),
         (lambda: weight_decay_step([1.0], [1.0], -0.1, weight_decay=0.0), r"lr must be"),
         (lambda: soft_threshold([1.0], -1.0), r"t must be a finite number >= 0"),
+        # The message names the argument at fault.
+        (lambda: gd_step([1.0], [np.nan], 0.1), r"^dw must be finite"),
+        (lambda: weight_decay_step([1.0], [], 0.1, 0.0), r"^dw must be non-empty"),
+        (lambda: soft_threshold([np.inf], 1.0), r"^v must be finite"),
+        (lambda: l2_penalty([1.0], np.ones(2)), r"lam must be a finite number >= 0, got array"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

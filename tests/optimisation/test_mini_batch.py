@@ -262,6 +262,33 @@ def test_variance_shrinks_like_one_over_the_batch_size(rng):
         (lambda: batch_variance(np.ones((4, 2)), 5), r"batch_size must be an integer in 1..m"),
         (lambda: batch_variance_with_replacement(np.ones((4, 2)), 0), r"batch_size must be a positive"),
         (lambda: mean_over_all_batches(np.ones((4, 2)), 0), r"batch_size must be an integer in 1..m"),
+        # Data, weights and bias: finite, w one weight per column of X, b one number.
+        (lambda: batch_gradient(linreg.gradient, [[1.0], [np.nan]], np.ones(2), np.ones(1), 0.0,
+                                np.array([0])), r"X and y must be finite"),
+        (lambda: per_example_gradients(linreg.gradient, np.ones((2, 1)), [0.0, np.inf],
+                                       np.ones(1), 0.0), r"X and y must be finite"),
+        (lambda: per_example_gradients(linreg.gradient, np.ones((2, 3)), np.ones(2), np.ones(2),
+                                       0.0), r"w must have shape \(3,\), one weight per column"),
+        (lambda: batch_gradient(linreg.gradient, np.ones((2, 1)), np.ones(2), 1.0, 0.0,
+                                np.array([0])), r"w must have shape \(1,\).*got shape \(\)"),
+        (lambda: run_epoch(linreg.gradient, np.ones((3, 1)), np.ones(3), np.ones(1), np.ones(2),
+                           0.1, 1, np.random.default_rng(0)), r"b must be a single number, got shape \(2,\)"),
+        (lambda: train(linreg.gradient, linear_loss, np.ones((3, 1)), np.ones(3), [np.nan], 0.0,
+                       0.1, 1, 1, np.random.default_rng(0)), r"w and b must be finite"),
+        (lambda: mean_batch_gradient(linreg.gradient, np.ones((2, 1)), np.ones(2), np.ones(1),
+                                     np.inf, [np.array([0, 1])]), r"w and b must be finite"),
+        (lambda: mean_batch_gradient(linreg.gradient, np.ones((2, 1)), np.ones(2), np.ones(1),
+                                     0.0, []), r"batches must be a non-empty list"),
+        (lambda: mean_batch_gradient(linreg.gradient, np.ones((2, 1)), np.ones(2), np.ones(1),
+                                     0.0, [0, 1]), r"1-D array of row indices, got shapes \[\(\), \(\)\]"),
+        (lambda: mean_batch_gradient(linreg.gradient, np.ones((2, 1)), np.ones(2), np.ones(1),
+                                     0.0, [np.array([[0, 1]])]), r"got shapes \[\(1, 2\)\]"),
+        # Per-example gradients: finite, at least one column.
+        (lambda: batch_variance(np.array([[1.0], [np.nan]]), 1), r"G must be finite"),
+        (lambda: batch_variance_with_replacement(np.array([[1.0], [np.inf]]), 1), r"G must be finite"),
+        (lambda: mean_over_all_batches(np.ones((3, 0)), 1), r"p >= 1, got \(3, 0\)"),
+        # C(64, 32) ~ 1.8e18 batches: an error at once instead of a run that never ends.
+        (lambda: mean_over_all_batches(np.ones((64, 1)), 32), r"C\(64, 32\) = \d+ batches, more than"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

@@ -322,6 +322,13 @@ def test_adamw_with_zero_decay_is_adam(rng):
         (lambda: l2_gradient(ONES, ONES, -1.0), r"weight_decay must be a finite number >= 0"),
         (lambda: sgd_weight_decay_step(ONES, ONES, 0.1, np.inf), r"weight_decay must be"),
         (lambda: adamw_step(ONES, ONES, ZEROS, ZEROS, 1, weight_decay=-0.1), r"weight_decay must be"),
+        (lambda: sgd_step([], [], 0.1), r"theta must be non-empty, got shape \(0,\)"),
+        (lambda: adam_step(np.zeros((0, 2)), np.zeros((0, 2)), np.zeros((0, 2)), np.zeros((0, 2)), 1),
+         r"theta must be non-empty"),
+        (lambda: unrolled_velocity([[1.0, np.nan], [0.0, 0.0]], 0.9), r"grads must be finite"),
+        (lambda: unrolled_velocity([np.inf, 1.0], 0.9), r"grads must be finite"),
+        (lambda: momentum_step(ONES, ONES, ZEROS, 0.1, np.ones(2)), r"beta must be a number in"),
+        (lambda: adagrad_step(ONES, ONES, ZEROS, [0.1]), r"learning rate must be a positive"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):
