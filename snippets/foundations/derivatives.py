@@ -15,16 +15,53 @@ Y_MAX = 354.0
 
 
 def _check_step(h: float) -> float:
-    if not (np.isfinite(h) and h != 0):
+    if (np.ndim(h) != 0 or np.asarray(h).dtype.kind not in "biuf"
+            or not (np.isfinite(h) and h != 0)):
         raise ValueError(f"the step h must be a non-zero finite number, got {h!r}")
     return float(h)
 
 
 def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
     a = np.asarray(a, dtype=np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no inf or nan), got {a!r}")
     return a
+
+
+def _check_number(v: float, name: str) -> float:
+    if np.ndim(v) != 0:
+        raise ValueError(f"{name} must be a single number, got shape {np.shape(v)}")
+    return float(_check_finite(v, name))
+
+
+def _check_tangent(f_x: float, df_x: float,
+                   dx: np.ndarray) -> tuple[float, float, np.ndarray]:
+    f_x, df_x = _check_number(f_x, "f_x"), _check_number(df_x, "df_x")
+    dx = _check_finite(dx, "dx")
+    # Python floats: a product too large is inf, with no warning.
+    size = abs(f_x) + abs(df_x) * float(np.max(np.abs(dx), initial=0.0))
+    if not size <= np.finfo(np.float64).max:
+        raise ValueError(f"|f_x| + |df_x| |dx| must be a finite float64, got {size}")
+    return f_x, df_x, dx
+
+
+def _check_changes(x: np.ndarray, y: np.ndarray, dx: np.ndarray,
+                   dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the steps dx, dy as floats of the shape of the points x, or raise ValueError."""
+    x, y = _check_xy(x, y)
+    dx, dy = _check_finite(dx, "dx"), _check_finite(dy, "dy")
+    if not dx.shape == dy.shape == x.shape:
+        raise ValueError(f"dx and dy must have the shape of x, {x.shape}, "
+                         f"got {dx.shape} and {dy.shape}")
+    with np.errstate(over="ignore"):
+        size = np.exp(2 * y) * (np.abs(dx) + 2 * np.abs(dy))   # bounds the change
+    if not np.all(np.isfinite(size)):
+        raise ValueError("e^(2y) (|dx| + 2 |dy|), a bound on the change, must be a finite "
+                         f"float64, got {np.max(size)}")
+    return dx, dy
 
 
 def _check_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +77,7 @@ def _check_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --8<-- [start:quotient]
 def difference_quotient(f: Callable[[float], float], x: float, h: float) -> float:
     """The slope of the chord from x to x + h, whose limit is f'(x): eq. (1)."""
-    h = _check_step(h)
+    x, h = _check_number(x, "x"), _check_step(h)
     return (f(x + h) - f(x)) / h
 # --8<-- [end:quotient]
 
@@ -48,7 +85,7 @@ def difference_quotient(f: Callable[[float], float], x: float, h: float) -> floa
 # --8<-- [start:tangent]
 def linear_approximation(f_x: float, df_x: float, dx: np.ndarray) -> np.ndarray:
     """Value of f near x predicted from f(x) and f'(x) for a step dx: eq. (2)."""
-    dx = _check_finite(dx, "dx")
+    f_x, df_x, dx = _check_tangent(f_x, df_x, dx)
     return f_x + df_x * dx
 # --8<-- [end:tangent]
 
@@ -57,7 +94,7 @@ def linear_approximation(f_x: float, df_x: float, dx: np.ndarray) -> np.ndarray:
 def partial_quotients(f: Callable[[float, float], float], x: float, y: float,
                       h: float) -> tuple[float, float]:
     """Difference quotients in x (y held fixed) and in y (x held fixed): eq. (3)."""
-    h = _check_step(h)
+    x, y, h = _check_number(x, "x"), _check_number(y, "y"), _check_step(h)
     q_x = (f(x + h, y) - f(x, y)) / h      # only x moves
     q_y = (f(x, y + h) - f(x, y)) / h      # only y moves
     return q_x, q_y
@@ -86,6 +123,7 @@ def partials_example(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def predicted_change(x: np.ndarray, y: np.ndarray, dx: np.ndarray,
                      dy: np.ndarray) -> np.ndarray:
     """First-order change of the worked example for small steps dx and dy: eq. (6)."""
+    dx, dy = _check_changes(x, y, dx, dy)
     df_dx, df_dy = partials_example(x, y)
     return df_dx * dx + df_dy * dy
 # --8<-- [end:change]

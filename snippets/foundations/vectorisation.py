@@ -10,10 +10,26 @@ import numpy as np
 
 
 def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
     a = np.asarray(a, dtype=np.float64)
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no inf or nan)")
+        raise ValueError(f"{name} must be finite (no inf or nan), got "
+                         f"{np.sum(~np.isfinite(a))} such entries in shape {a.shape}")
     return a
+
+
+def _largest(a: np.ndarray) -> float:
+    """max |a| as a Python float (0 for an empty array), whose products give inf on
+    overflow, with no warning. Two passes over a and no temporary array."""
+    return max(float(np.max(a, initial=0.0)), -float(np.min(a, initial=0.0)))
+
+
+def _check_bound(bound: float, what: str) -> None:
+    if not bound <= np.finfo(np.float64).max:
+        raise ValueError(f"the entries are too large for float64: {what} must be at most "
+                         f"{np.finfo(np.float64).max:.3g}, got {bound:.3g}")
 
 
 def _check_rows(X: np.ndarray, r: np.ndarray,
@@ -25,6 +41,8 @@ def _check_rows(X: np.ndarray, r: np.ndarray,
     if r.shape != (X.shape[0],):
         raise ValueError(f"{name} must have shape ({X.shape[0]},), one entry per row of X, "
                          f"got {r.shape}")
+    _check_bound(X.shape[0] * _largest(X) * _largest(r), f"m max|X| max|{name}|, a bound on "
+                 f"X^T {name},")
     return X, r
 
 
@@ -36,12 +54,27 @@ def _check_model(X: np.ndarray, y: np.ndarray, w: np.ndarray,
         raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got {w.shape}")
     if np.ndim(b) != 0:
         raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    return X, y, w, float(_check_finite(b, "b"))
+    b = float(_check_finite(b, "b"))
+    # S bounds every residual |x_i . w + b - y_i|; the sums of the loss and the gradient
+    # add m terms of size at most 2 S^2 and 2 S max|X|.
+    X_max = _largest(X)
+    S = X_max * _largest(w) * w.size + abs(b) + _largest(y)
+    _check_bound(2 * X.shape[0] * max(S * S, S * X_max, S),
+                 "2 m max(S^2, S max|X|, S) with S = max|X| n max|w| + |b| + max|y|")
+    return X, y, w, b
 
 
-def _check_size(m: int, n: int) -> None:
-    if int(m) != m or int(n) != n or m < 1 or n < 1:
+def _is_integer(v: int, smallest: int) -> bool:
+    """True for an int or NumPy integer (not a bool, not an array) of at least smallest."""
+    return (not isinstance(v, bool) and isinstance(v, int | np.integer)
+            and v >= smallest)
+
+
+def _check_size(m: int, n: int, seed: int) -> None:
+    if not (_is_integer(m, 1) and _is_integer(n, 1)):
         raise ValueError(f"m and n must be positive integers, got m={m!r}, n={n!r}")
+    if not _is_integer(seed, 0):
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 # --8<-- [start:loss]
@@ -103,7 +136,7 @@ def gradient_vectorised(X: np.ndarray, y: np.ndarray, w: np.ndarray,
 def make_problem(m: int, n: int, seed: int = 0
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Repeatable random X (m, n), y (m,), w (n,) and b for timing eqs. (2) and (4)."""
-    _check_size(m, n)
+    _check_size(m, n, seed)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m, n))
     y = rng.standard_normal(m)

@@ -154,6 +154,21 @@ def test_two_layer_hand_computed():
     assert (db1, dw2, db2) == (1.0, 1.0, 2.0)
 
 
+def test_logistic_backward_for_a_tiny_but_valid_a():
+    # a = 1e-300 (z about -690): the product (-1 / a) a (1 - a) is still -1 + a = a - y.
+    dw, db = logistic_backward(np.array([2.0]), 1e-300, 1.0)
+    assert db == pytest.approx(-1.0, rel=EXACT_RTOL)
+    np.testing.assert_allclose(dw, [-2.0], rtol=EXACT_RTOL)
+
+
+def test_two_layer_backward_accepts_a_saturated_sigmoid():
+    # a1 = 0 or 1 (a sigmoid that rounded off) is a valid forward value: then da1/dz1 = 0.
+    for a1 in (0.0, 1.0):
+        dw1, db1, dw2, db2 = two_layer_backward(np.ones(2), 2.0, a1, 1.0, 0.0)
+        np.testing.assert_array_equal(dw1, [0.0, 0.0])
+        assert (db1, dw2, db2) == (0.0, 2.0 * a1, 2.0)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -167,6 +182,42 @@ def test_two_layer_hand_computed():
         (lambda: logistic_forward(np.ones(1), np.ones(1), 40.0, 1.0), r"saturated to a = 1.0"),
         (lambda: logistic_forward(np.ones(1), np.ones(1), -800.0, 0.0), r"saturated to a = 0.0"),
         (lambda: two_layer_forward(np.ones(1), np.ones(1), 0.0, np.inf, 0.0, 0.0), r"w2 must be finite"),
+        (lambda: sin_of_square(np.array(["a"])), r"x must hold real numbers, got dtype <U1"),
+        (lambda: sin_of_square(1e200), r"x\^2 must be finite, so \|x\| at most 1.34e\+154, got 1e\+200"),
+        (lambda: product_along_path_derivative(np.array([0.0, -1e155])), r"t\^2 must be finite"),
+        (lambda: neuron_forward(np.ones(0), np.ones(0), 0.0, 0.0), r"non-empty 1-D arrays"),
+        (lambda: neuron_backward(np.ones(3), np.ones(3), np.ones((2, 3, 4)), 0.0),
+         r"z must be a scalar, got shape \(2, 3, 4\)"),
+        (lambda: neuron_backward(np.ones(3), np.ones(3), 0.0, np.nan), r"y must be finite"),
+        (lambda: neuron_backward(np.ones((2, 3)), np.ones((2, 3)), 0.0, 0.0), r"1-D arrays"),
+        (lambda: fan_out_backward(0.0, np.ones(2), 0.0), r"u must be a scalar, got shape \(2,\)"),
+        (lambda: fan_out_backward(0.0, 0.0, np.inf), r"v must be finite"),
+        (lambda: logistic_backward(np.ones(2), 1.0, 1.0), r"a must be a sigmoid output in the open interval"),
+        (lambda: logistic_backward(np.ones(2), 0.0, 0.0), r"open interval \(0, 1\), got 0.0"),
+        (lambda: logistic_backward(np.ones(2), np.ones(2), 0.0), r"a must be a scalar"),
+        (lambda: logistic_backward(np.ones(2), 0.5, 2.0), r"label y must be 0 or 1, got 2.0"),
+        (lambda: logistic_backward(np.ones((2, 3, 4)), 0.5, 1.0),
+         r"x must be a non-empty 1-D .* got \(2, 3, 4\)"),
+        (lambda: logistic_backward(np.zeros(0), 0.5, 1.0), r"x must be a non-empty 1-D .* got \(0,\)"),
+        (lambda: two_layer_backward(np.ones(2), 1.0, 1.5, 0.0, 0.0),
+         r"a1 must be a sigmoid output in \[0, 1\], got 1.5"),
+        (lambda: two_layer_backward(np.ones((2, 3, 4)), 1.0, 0.5, 0.0, 0.0), r"x must be a non-empty 1-D"),
+        (lambda: two_layer_backward(np.ones(2), np.ones(3), 0.5, 0.0, 0.0), r"w2 must be a scalar"),
+        (lambda: two_layer_backward(np.ones(2), 1.0, 0.5, 0.0, np.nan), r"y must be finite"),
+        # Finite inputs so large that an intermediate value would overflow float64.
+        (lambda: neuron_forward(np.ones(1), np.full(1, 1e200), 0.0, 0.0),
+         r"\|x\| \. \|w\| \+ \|b\| \+ \|y\| .* must be at most 1.34e\+154 .* got 1e\+200"),
+        (lambda: neuron_backward(np.full(2, 1e200), np.ones(2), 1e200, 0.0), r"a bound on dz, dx and dw"),
+        (lambda: fan_out_forward(1e200), r"\|x\| \(it is squared\) must be at most 1.34e\+154"),
+        (lambda: fan_out_backward(1e200, 0.0, 1e200), r"a bound on dC/dx\) must be at most 1.8e\+308"),
+        (lambda: logistic_forward(np.full(2, 1e200), np.full(2, 1e200), 0.0, 1.0), r"a bound on \|z\|"),
+        (lambda: logistic_backward(np.ones(1), 4.2e-322, 1.0),
+         r"a must be at least 5.56e-309 .* got 4.2e-322"),
+        (lambda: two_layer_forward(np.full(1, 1e200), np.full(1, 1e200), 0.0, 1.0, 0.0, 0.0),
+         r"a bound on \|z1\|"),
+        (lambda: two_layer_forward(np.ones(1), np.ones(1), 0.0, 1e200, 0.0, 0.0), r"a bound on \|z2 - y\|"),
+        (lambda: two_layer_forward(np.ones(2), np.ones(3), 0.0, 1.0, 0.0, 0.0), r"x and w1 must be"),
+        (lambda: two_layer_backward(np.full(1, 1e200), 1.0, 0.5, 1e200, 0.0), r"a bound on every gradient"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

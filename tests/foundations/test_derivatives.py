@@ -118,6 +118,7 @@ def test_predicted_change_is_the_sum_of_both_readings(rng):
 def test_large_y_up_to_the_limit_is_finite():
     assert np.isfinite(f_example(1.0, Y_MAX))
     assert all(np.isfinite(partials_example(1.0, Y_MAX)))
+    assert np.isfinite(predicted_change(1.0, Y_MAX, 0.5, 0.5))
 
 
 @pytest.mark.parametrize(
@@ -129,6 +130,27 @@ def test_large_y_up_to_the_limit_is_finite():
         (lambda: f_example(np.ones(2), np.ones(3)), r"same shape, got \(2,\) and \(3,\)"),
         (lambda: f_example(np.inf, 0.0), r"x must be finite"),
         (lambda: partials_example(0.0, 400.0), r"y must be at most 354"),
+        (lambda: difference_quotient(np.sin, 0.0, np.ones(2)),
+         r"step h must be a non-zero finite number, got array"),
+        (lambda: difference_quotient(np.sin, 0.0, "0.1"),
+         r"step h must be a non-zero finite number, got '0.1'"),
+        (lambda: difference_quotient(np.sin, np.nan, 0.1), r"x must be finite"),
+        (lambda: difference_quotient(np.sin, np.ones(3), 0.1),
+         r"x must be a single number, got shape \(3,\)"),
+        (lambda: partial_quotients(lambda x, y: x, 0.0, np.ones((2, 3)), 0.1), r"y must be a single number"),
+        (lambda: linear_approximation(np.ones(3), 1.0, np.ones((2, 3, 4))), r"f_x must be a single number"),
+        (lambda: linear_approximation(1.0, np.inf, 0.1), r"df_x must be finite"),
+        (lambda: linear_approximation(1.0, 1.0, np.array([1j])),
+         r"dx must hold real numbers, got dtype complex"),
+        (lambda: f_example(np.array(["a"]), np.array(["b"])), r"x must hold real numbers"),
+        (lambda: predicted_change(np.ones(3), np.ones(3), np.ones(3), np.ones((2, 3, 4))),
+         r"dx and dy must have the shape of x, \(3,\), got \(3,\) and \(2, 3, 4\)"),
+        (lambda: predicted_change(0.0, 1.0, np.nan, 0.0), r"dx must be finite"),
+        (lambda: predicted_change(0.0, Y_MAX, 0.0, 10.0),
+         r"a bound on the change, must be a finite float64, got inf"),
+        (lambda: predicted_change(0.0, 500.0, 0.0, 0.0), r"y must be at most 354"),
+        (lambda: linear_approximation(1e308, 1e308, 10.0),
+         r"\|f_x\| \+ \|df_x\| \|dx\| must be a finite float64, got inf"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

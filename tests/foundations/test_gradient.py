@@ -55,6 +55,12 @@ def test_valley_gradient_matches_finite_differences(point):
     assert_gradient(f_point, valley_gradient(p), p)
 
 
+def test_valley_of_large_but_safe_points():
+    # (1e150 - 2)^2 + 2 (1e150)^2 = 3e300 to 15 digits: within float64.
+    assert valley(np.array([1e150, 1e150])) == pytest.approx(3e300, rel=EXACT_RTOL)
+    np.testing.assert_allclose(valley_gradient(np.array([1e300, 1e300])), [2e300, 4e300], rtol=EXACT_RTOL)
+
+
 def test_valley_functions_work_on_grids_of_points(rng):
     P = rng.standard_normal((4, 3, 2))
     assert valley(P).shape == (4, 3)
@@ -95,6 +101,13 @@ def test_descent_with_too_large_a_step_diverges():
     path = descend_valley(np.array([-1.0, 1.5]), lr=0.6, n_steps=20)
     assert abs(path[-1, 1]) > abs(path[0, 1]) * 100      # |1 - 4 * 0.6| = 1.4 > 1
     assert descend_valley(np.array([1.0, 1.0]), lr=0.1, n_steps=0).shape == (1, 2)
+    # Up to the overflow limit the diverging path is returned, every point finite.
+    assert np.all(np.isfinite(descend_valley(np.array([-1.0, 1.5]), lr=0.6, n_steps=2000)))
+    # Started at the minimum, even a huge step stays there: the gradient is 0.
+    np.testing.assert_array_equal(descend_valley(np.array([2.0, 0.0]), lr=1e300, n_steps=3)[-1],
+                                  [2.0, 0.0])
+    # Many starts at once: shape (n_steps + 1, number of starts, 2).
+    assert descend_valley(np.zeros((4, 2)), lr=0.1, n_steps=3).shape == (4, 4, 2)
 
 
 @pytest.mark.parametrize("point", [(0.0, 1.0), (3.1, -0.4), (1.0, 2.0)])
@@ -159,6 +172,32 @@ def test_perpendicular_direction_does_not_change_f():
         (lambda: descend_valley(np.zeros(2), lr=0.0, n_steps=1), r"lr must be a positive"),
         (lambda: descend_valley(np.zeros(2), lr=0.1, n_steps=2.5), r"non-negative integer"),
         (lambda: descend_valley(np.zeros(2), lr=0.1, n_steps=-1), r"non-negative integer"),
+        (lambda: descend_valley(np.zeros(2), lr=0.1, n_steps=3.0), r"non-negative integer, got 3.0"),
+        (lambda: descend_valley(np.zeros(2), lr=0.1, n_steps=True), r"non-negative integer, got True"),
+        (lambda: descend_valley(np.zeros(2), lr=0.1, n_steps=np.ones(3)), r"n_steps must be a non-negative"),
+        (lambda: descend_valley(np.zeros(2), lr=np.ones(3), n_steps=1), r"lr must be a positive number"),
+        (lambda: descend_valley(np.zeros(2), lr="0.1", n_steps=1), r"lr must be a positive number"),
+        (lambda: descend_valley(np.zeros(3), lr=0.1, n_steps=1), r"p must have shape \(2,\) .* got \(3,\)"),
+        (lambda: descend_valley(np.array([-1.0, 1.5]), lr=0.6, n_steps=3000), r"lr=0.6 diverges.*1e\d+"),
+        (lambda: descend_valley(np.array([2.0, 1e-300]), lr=1e308, n_steps=1), r"diverges"),
+        (lambda: numerical_gradient(lambda v: 0.0, np.ones(2), h=0.0), r"step h must be a positive"),
+        (lambda: numerical_gradient(lambda v: 0.0, np.ones(2), h=np.ones(2)), r"step h must be a positive"),
+        (lambda: valley(np.array(["a", "b"])), r"p must hold real numbers, got dtype <U1"),
+        (lambda: directional_derivatives_around(np.ones(3), 8), r"grad must have shape \(2,\).*got \(3,\)"),
+        (lambda: directional_derivatives_around(np.array([np.nan, 1.0]), 8), r"grad must be finite"),
+        (lambda: directional_derivatives_around(np.ones(2), np.ones(3)),
+         r"n_angles must be a positive integer"),
+        (lambda: directional_derivatives_around(np.ones(2), 0), r"positive integer, got 0"),
+        (lambda: directional_derivatives_around(np.ones(2), 8.0), r"positive integer, got 8.0"),
+        (lambda: steepest_directions(np.array([1e200, 1e200])), r"length of grad must be a finite number"),
+        (lambda: steepest_directions(np.ones((2, 2))), r"grad must be a non-empty 1-D array"),
+        (lambda: valley(np.array([0.0, 1e160])), r"p is too large: the valley f\(p\) overflows .* 1e\+160"),
+        (lambda: valley_gradient(np.array([[0.0, 0.0], [1e308, 0.0]])), r"the gradient at p overflows"),
+        (lambda: descend_valley(np.array([1e308, 0.0]), lr=0.1, n_steps=1), r"p is too large"),
+        (lambda: directional_derivative(np.full(2, 1e200), np.array([1.0, 0.0])),
+         r"length of grad must be a finite"),
+        (lambda: directional_derivative(np.ones(2), np.full(2, 1e200)), r"unit vector, got length inf"),
+        (lambda: directional_derivatives_around(np.full(2, 1e308), 8), r"length of grad must be a finite"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

@@ -153,6 +153,14 @@ def test_elementwise_backward_is_a_hadamard_product(rng, shape):
     np.testing.assert_allclose((J.T @ dA.ravel()).reshape(shape), dZ, rtol=1e-8, atol=1e-10)
 
 
+def test_large_entries_below_the_overflow_bounds_pass():
+    # 1e100 squared is 1e200, far from the float64 limit 1.8e308.
+    big = np.full((2, 2), 1e100)
+    assert quadratic_form(big, np.ones(2)) == pytest.approx(4e100, rel=EXACT_RTOL)
+    assert squared_residual_norm(big, np.ones(2), np.zeros(2)) == pytest.approx(8e200, rel=EXACT_RTOL)
+    np.testing.assert_allclose(matmul_forward(big, big), np.full((2, 2), 2e200), rtol=EXACT_RTOL)
+
+
 def test_tanh_extreme_inputs_are_finite():
     Z = np.array([-1e4, -40.0, 0.0, 40.0, 1e4])
     assert np.all(np.isfinite(tanh_backward(Z, np.ones(5))))
@@ -190,6 +198,34 @@ def test_square_shapes_hide_the_wrong_transpose_from_the_shape_check(rng):
         (lambda: matmul_forward(np.ones((2, 3)), np.ones((2, 3))), r"must share n_in"),
         (lambda: matmul_backward(np.ones((2, 3)), np.ones((3, 4)), np.ones((2, 3))), r"G must have the"),
         (lambda: tanh_backward(np.ones(3), np.ones(2)), r"dA must have the shape of Z"),
+        (lambda: numerical_jacobian(np.sin, np.zeros(0)),
+         r"x must have at least one entry, got shape \(0,\)"),
+        (lambda: numerical_jacobian(np.sin, np.ones(2), h=0.0),
+         r"step h must be a positive finite number, got 0.0"),
+        (lambda: numerical_jacobian(np.sin, np.ones(2), h=np.ones(2)), r"step h must be a positive"),
+        (lambda: numerical_jacobian(np.sin, np.ones(2), h="1e-5"), r"step h must be a positive"),
+        (lambda: linear_map(np.array([["a"]]), np.ones(1)), r"A must hold real numbers, got dtype <U1"),
+        (lambda: quadratic_form(np.ones((2, 2)), np.array([1j, 1.0])), r"x must hold real numbers"),
+        (lambda: tanh_forward(np.array([0.0, np.inf])),
+         r"Z must be finite .* got 1 such entries in shape \(2,\)"),
+        (lambda: matmul_backward(np.ones((2, 3)), np.ones((3, 4)), np.ones((2, 3, 4))),
+         r"G must be a 2-D array"),
+        (lambda: linear_form(np.full(2, 1e200), np.full(2, 1e200)),
+         r"\|a\| \. \|x\| .* must be finite, got inf"),
+        (lambda: grad_linear_form(np.full(2, 1e200), np.full(2, 1e200)), r"too large for float64"),
+        (lambda: linear_map(np.full((2, 3), 1e200), np.full(3, 1e200)), r"\|A\| \|x\| \(a bound on A x\)"),
+        (lambda: quadratic_form(np.full((2, 2), 1e120), np.full(2, 1e100)), r"\|x\|\^T \|A\| \|x\|"),
+        (lambda: grad_quadratic_form(np.full((2, 2), 1e308), np.zeros(2)), r"\(\|A\| \+ \|A\|\^T\) \|x\|"),
+        (lambda: squared_residual_norm(np.ones((2, 2)), np.ones(2), np.full(2, 1e200)), r"r \. r and 2"),
+        (lambda: trace_of_product(np.full((2, 3), 1e200), np.full((3, 2), 1e200)), r"a bound on tr\(A B\)"),
+        (lambda: matmul_forward(np.full((2, 3), 1e200), np.full((3, 2), 1e200)), r"bounds on X W, dX and dW"),
+        (lambda: matmul_backward(np.ones((2, 3)), np.ones((3, 2)), np.full((2, 2), 1e308)), r"bounds on X W"),
+        (lambda: matmul_backward_wrong(np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 2))),
+         r"G must have the shape of Y = X W, \(2, 4\), got \(4, 2\)"),
+        (lambda: shape_errors(np.ones(3), np.ones(3)),
+         r"dicts from names to arrays, got ndarray and ndarray"),
+        (lambda: shape_errors({"W": np.ones(2)}, {"W": np.ones(2), "b": np.ones(1)}),
+         r"got none for \['b'\]"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

@@ -69,6 +69,10 @@ def test_make_problem_is_repeatable():
     X, y, w, b = first
     assert (X.shape, y.shape, w.shape, np.ndim(b)) == ((5, 3), (5,), (3,), 0)
     assert not np.array_equal(make_problem(5, 3, seed=5)[0], X)
+    # Large but safe entries pass: S = 1e100 * 2 + 0 + 1 and 2 m S^2 = 2.4e201.
+    assert np.isfinite(mse_loss(np.full((3, 2), 1e100), np.ones(3), np.ones(2), 0.0))
+    # NumPy integers are integers too.
+    assert make_problem(np.int64(2), np.int32(3), seed=np.uint8(4))[0].shape == (2, 3)
 
 
 @pytest.mark.parametrize(
@@ -83,6 +87,28 @@ def test_make_problem_is_repeatable():
         (lambda: mse_loss(np.full((3, 2), np.nan), np.ones(3), np.ones(2), 0.0), r"X must be finite"),
         (lambda: make_problem(0, 3), r"positive integers, got m=0"),
         (lambda: make_problem(3, 2.5), r"positive integers"),
+        (lambda: make_problem(3.0, 2), r"positive integers, got m=3.0"),
+        (lambda: make_problem(np.ones(3), np.ones(3)), r"m and n must be positive integers, got m=array"),
+        (lambda: make_problem(True, 2), r"positive integers, got m=True"),
+        (lambda: make_problem(3, 2, seed=-1), r"seed must be a non-negative integer, got -1"),
+        (lambda: make_problem(3, 2, seed=1.5), r"seed must be a non-negative integer, got 1.5"),
+        (lambda: mse_loss(np.ones((3, 2)), np.ones(3), np.ones(2), "0"), r"b must hold real numbers"),
+        (lambda: mse_loss(np.ones((3, 2)), np.ones(3), np.ones(2), np.inf), r"b must be finite"),
+        (lambda: gradient_loop(np.ones((2, 3, 4)), np.ones(2), np.ones(3), 0.0), r"X must be a 2-D array"),
+        (lambda: gradient_vectorised(np.ones((3, 2)), np.ones(3), np.ones((2, 1)), 0.0),
+         r"w must have shape \(2,\)"),
+        (lambda: gradient_vectorised(np.ones((3, 2)), np.array([0.0, np.nan, 1.0]), np.ones(2), 0.0),
+         r"y must be finite \(no inf or nan\), got 1 such entries in shape \(3,\)"),
+        (lambda: mse_loss(np.full((3, 2), 1e200), np.ones(3), np.ones(2), 0.0),
+         r"too large for float64: 2 m max\(S\^2, .* got inf"),
+        (lambda: gradient_loop(np.ones((3, 2)), np.full(3, 1e300), np.ones(2), 0.0),
+         r"too large for float64"),
+        (lambda: gradient_vectorised(np.ones((3, 2)), np.ones(3), np.ones(2), 1e160),
+         r"too large for float64"),
+        (lambda: weighted_row_sum_matrix(np.full((3, 2), 1e200), np.full(3, 1e200)),
+         r"m max\|X\| max\|r\|, a bound on X\^T r, must be at most 1.8e\+308, got inf"),
+        (lambda: weighted_row_sum_loop(np.ones((3, 2)), np.array(["a", "b", "c"])),
+         r"r must hold real numbers"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):
