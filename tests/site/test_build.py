@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -25,6 +26,12 @@ CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)
 LOADING_ATTRS = [("script", "src"), ("link", "href"), ("img", "src"), ("source", "src"),
                  ("iframe", "src"), ("video", "src"), ("audio", "src"), ("embed", "src"),
                  ("object", "data")]
+
+
+@functools.cache
+def soup_of(path: Path) -> BeautifulSoup:
+    """The parsed page, parsed once per session: the checks below read every page."""
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def html_files(site: Path) -> list[Path]:
@@ -75,8 +82,7 @@ def test_every_page_source_is_built(built_site):
 
 
 def test_no_broken_internal_link_or_anchor(built_site):
-    soups = {p: BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser")
-             for p in html_files(built_site.path)}
+    soups = {p: soup_of(p) for p in html_files(built_site.path)}
     ids = {p: {tag["id"] for tag in s.find_all(id=True)} for p, s in soups.items()}
     broken = []
     for path, soup in soups.items():
@@ -99,7 +105,7 @@ def test_no_broken_internal_link_or_anchor(built_site):
 def loaded_resources(site):
     """(page, tag, attribute value, absolute URL) of everything a built page loads."""
     for path in html_files(site.path):
-        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        soup = soup_of(path)
         base = page_url(site, path)
         for tag, attr in LOADING_ATTRS:
             for el in soup.find_all(tag):
@@ -145,7 +151,7 @@ def test_math_is_present_on_every_page_with_formulas(built_site):
         text = source.read_text(encoding="utf-8")
         rel = source.relative_to(DOCS).with_suffix("")
         html = built_site.path / ("index.html" if rel.name == "index" else rel / "index.html")
-        soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+        soup = soup_of(html)
         article = soup.find("article")
         blocks = article.select("div.arithmatex")
         inline = article.select("span.arithmatex")
