@@ -19,6 +19,7 @@ from snippets.foundations.chain_rule import (
     two_layer_backward,
     two_layer_forward,
 )
+from snippets.foundations.gradient_checking import central_difference
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
@@ -74,8 +75,7 @@ def test_neuron_gradient_is_forward_value_times_backward_value(rng):
     """Eq. (4): dC/dw_j = x_j * dC/dz, where dC/dz is measured by finite differences in z."""
     x, w = rng.standard_normal(3), rng.standard_normal(3)
     z, _ = neuron_forward(x, w, 0.2, -0.7)
-    h = 1e-5
-    dC_dz = (((z + h) - (-0.7)) ** 2 - ((z - h) - (-0.7)) ** 2) / (2 * h)
+    dC_dz = central_difference(lambda t: (t[0] - (-0.7)) ** 2, np.array([z]))[0]
     _, dw, _ = neuron_backward(x, w, z, -0.7)
     np.testing.assert_allclose(dw, x * dC_dz, rtol=1e-9)
 
