@@ -95,7 +95,7 @@ def grad_std(dX_hat: Array, A_tilde: Array, std: Array) -> Array:
 def grad_var(dstd: Array, std: Array) -> Array:
     """dL/dsigma^2, shape (n,): eq. (7)."""
     dstd, std = _check_vectors(dstd, std)
-    return dstd / (2.0 * std)                  # d sqrt(v + eps)/dv = 1/(2 sqrt(v + eps))
+    return dstd / (2.0 * std)                  # slope of sqrt(v + eps) in v
 # --8<-- [end:grad-var]
 
 
