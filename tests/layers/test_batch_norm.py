@@ -288,6 +288,40 @@ def test_compact_form_equals_the_step_by_step_form(rng, shape, eps):
     np.testing.assert_allclose(dA, matrix, rtol=1e-10, atol=EXACT_ATOL)
 
 
+@pytest.mark.parametrize("shape, eps", GRAD_CASES)
+def test_every_side_of_every_line_of_the_compact_derivation(rng, shape, eps):
+    """Eq. (11) as displayed: each side of its first three lines, entry by entry, against
+    the node-by-node gradients of eqs. (8)-(10); and eq. (12), each side."""
+    A, params = make_layer(rng, shape)
+    G = rng.standard_normal(shape)
+    _, cache = forward(A, params, eps)
+    x_hat, A_tilde, std = cache["x_hat"], cache["A_tilde"], cache["std"]
+    g_hat = grad_x_hat(G, params["gamma"])
+    dA_tilde = grad_centred(g_hat, A_tilde, std, grad_var(grad_std(g_hat, A_tilde, std), std))
+    dmu = grad_mean(dA_tilde)
+    dA = grad_input(dA_tilde, dmu)
+    m, n = shape
+    close = lambda a, b: a == pytest.approx(b, rel=1e-10, abs=1e-12)
+    for j in range(n):
+        s_ga = sum(g_hat[k, j] * A_tilde[k, j] for k in range(m))
+        s_gx = sum(g_hat[k, j] * x_hat[k, j] for k in range(m))
+        s_g = sum(g_hat[k, j] for k in range(m))
+        s_x = sum(x_hat[i, j] for i in range(m))
+        for i in range(m):
+            line1 = [dA_tilde[i, j],
+                     g_hat[i, j] / std[j] - A_tilde[i, j] / (m * std[j] ** 3) * s_ga,
+                     (g_hat[i, j] - x_hat[i, j] / m * s_gx) / std[j]]
+            assert all(close(side, line1[0]) for side in line1[1:])
+            line3 = (m * g_hat[i, j] - s_g - x_hat[i, j] * s_gx) / (m * std[j])
+            assert close(dA[i, j], line3)
+        line2 = [dmu[j], -(s_g - s_x * s_gx / m) / std[j], -s_g / std[j]]
+        assert all(close(side, line2[0]) for side in line2[1:])
+        eq12 = [sum(dA[i, j] for i in range(m)),
+                (m * s_g - m * s_g - s_x * s_gx) / (m * std[j])]
+        scale = sum(abs(dA[i, j]) for i in range(m))
+        assert all(abs(side) <= 1e-13 * max(scale, 1.0) for side in eq12)
+
+
 def test_the_steps_agree_with_the_compact_form_when_the_mean_terms_matter(rng):
     """A batch of two with one huge upstream entry: every term of eq. (11) is large."""
     A, params = make_layer(rng, (2, 2))
@@ -391,6 +425,11 @@ def test_evaluation_mode_uses_the_running_statistics(rng, shape):
     expected = (params["gamma"] * (A - running["mean"]) / np.sqrt(running["var"] + EPS)
                 + params["beta"])
     np.testing.assert_allclose(Z, expected, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    ones = np.ones((shape[0], 1))
+    matrix = ((A - ones @ running["mean"][None, :])
+              @ np.diag(1 / np.sqrt(running["var"] + EPS)) @ np.diag(params["gamma"])
+              + ones @ params["beta"][None, :])
+    np.testing.assert_allclose(Z, matrix, rtol=EXACT_RTOL, atol=EXACT_ATOL)
     # Row by row: the output of an example does not depend on the rest of the batch.
     for i in range(shape[0]):
         np.testing.assert_array_equal(forward_eval(A[i:i + 1], params, running)[0], Z[i:i + 1])
@@ -403,6 +442,8 @@ def test_backward_eval_matches_finite_differences(rng, shape):
     running = {"mean": rng.standard_normal(shape[1]), "var": rng.uniform(0.1, 3.0, shape[1])}
     G = rng.standard_normal(shape)
     dA, grads = backward_eval(G, forward_eval(A, params, running)[1])
+    matrix = G @ np.diag(params["gamma"]) @ np.diag(1 / np.sqrt(running["var"] + EPS))
+    np.testing.assert_allclose(dA, matrix, rtol=EXACT_RTOL, atol=EXACT_ATOL)
     assert_gradient(lambda X: float(np.sum(G * forward_eval(X, params, running)[0])), dA, A)
     for key in params:
         g = lambda v, k=key: float(np.sum(G * forward_eval(A, with_param(params, k, v),

@@ -282,6 +282,25 @@ def test_rms_backward_steps_with_indices(rng, shape):
     np.testing.assert_allclose(dA, matrix, rtol=1e-10, atol=EXACT_ATOL)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+def test_rms_gradient_of_the_root_mean_square(rng, shape):
+    """Eq. (9), first line: dL/drms(a_i) with A held fixed, by central differences."""
+    A, params = make_layer(rng, shape)
+    gamma = params["gamma"]
+    G = rng.standard_normal(shape)
+    _, cache = rms_forward(A, {"gamma": gamma})
+    rms = cache["rms"]
+    d_rms = -((G * gamma * A).sum(axis=1)) / rms**2
+    assert_gradient(lambda r: float(np.sum(G * gamma * A / r[:, None])), d_rms, rms)
+    # Second line: the two paths, with the slope a_ij / (n rms_i) of rms_i in a_ij.
+    n = shape[1]
+    two_paths = G * gamma / rms[:, None] + A / (n * rms[:, None]) * d_rms[:, None]
+    np.testing.assert_allclose(rms_backward(G, cache)[0], two_paths, rtol=1e-10, atol=1e-12)
+    slope = A / (n * rms[:, None])
+    f = lambda X: float(np.sum(np.sqrt((X**2).mean(axis=1) + EPS)))   # sum_i rms_i
+    assert_gradient(f, slope, A)
+
+
 def test_rmsnorm_is_layer_norm_without_centring(rng):
     """On rows with mean 0, RMSNorm (with beta = 0) and layer normalisation agree, and so
     do their input gradients; on other rows, RMSNorm's gradient rows do not sum to 0."""
