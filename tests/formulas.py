@@ -27,7 +27,8 @@ of the code, under the names the rule below gives. The rule from symbols to name
 on docs/notation.md ("How formulas are read"):
 
 - a letter is its own name, bold or not (``\\mathbf{w}`` -> ``w``); Greek letters by their
-  name (``\\eta`` -> ``eta``, ``\\lambda`` -> ``lam``, ``\\varepsilon`` -> ``varepsilon``);
+  name (``\\alpha`` -> ``alpha``, ``\\varepsilon`` -> ``varepsilon``), except ``\\lambda`` ->
+  ``lam`` (a Python keyword) and the learning rate ``\\eta`` -> ``lr``;
   ``\\ell`` -> ``loss``; ``\\mathcal{L}`` -> ``Loss``; other ``\\mathcal{B}`` -> ``cal_B``;
 - decorations append: ``\\hat y`` -> ``y_hat``, ``\\tilde X`` -> ``X_tilde``, a prime ``'``,
   ``^{+}`` -> ``+``, ``^\\ast`` -> ``*``; a layer superscript ``W^{(l)}`` -> ``W2`` when l = 2;
@@ -843,8 +844,10 @@ class Parser:
             return Sym("loss", tex=r"\ell")
         if tok == r"\partial":
             raise Unreadable("a bare \\partial")
+        if tok == r"\pi":
+            return Num(math.pi)
         if tok.startswith("\\") and tok[1:] in GREEK:
-            name = {"lambda": "lam"}.get(tok[1:], tok[1:])
+            name = {"lambda": "lam", "eta": "lr"}.get(tok[1:], tok[1:])
             return Sym(name, tex=tok)
         if tok in (r"\infty",):
             return Num(math.inf)
@@ -1036,6 +1039,10 @@ class OnesVec:
 class Approx:
     """A value computed by central differences: compared with the FD tolerance."""
     v: object
+
+
+def _is_fn(v) -> bool:
+    return callable(v) and not isinstance(v, float | FnValue)
 
 
 def _is_scalar(v) -> bool:
@@ -1254,6 +1261,13 @@ class Evaluator:
             return "(" + self.sub_text(toks) + ")"
         return str(int(v)) if float(v).is_integer() else str(v)
 
+    def full_name(self, sym: Sym) -> str:
+        """The name with its subscript as part of it: eta_best, beta_1, GELU_tanh'."""
+        name = sym.base if sym.layer is None else sym.base + self.layer_value(sym.layer)
+        if sym.sub is not None:
+            name += "_" + self.sub_text(sym.sub)
+        return name + sym.marks
+
     def base_name(self, sym: Sym) -> str:
         name = sym.base + sym.marks
         if sym.layer is not None:
@@ -1298,6 +1312,10 @@ class Evaluator:
                     continue
                 if name in self.ranges:
                     raise FreeIndex(name)
+                value = self.env.get(name)
+                if _is_scalar(value) and float(value).is_integer():
+                    out.append(int(value))      # f_y: indexed by the label's value
+                    continue
                 return None
             if atom[0] in ("+", "-") or any(t in ("+", "-") for t in atom):
                 # t+1, (k - 1): an expression in bound indices
@@ -1329,7 +1347,7 @@ class Evaluator:
             if name in self.index_names():
                 raise FreeIndex(name)
             raise KeyError(name)
-        literal = f"{name}_{self.sub_text(sym.sub)}"
+        literal = self.full_name(sym)
         if literal in env:
             return env[literal]
         idx = self.index_values(sym.sub)
@@ -1350,6 +1368,8 @@ class Evaluator:
         raise KeyError(f"{name} (indexed by {sym.sub})")
 
     def _take(self, v, idx, name):
+        if isinstance(v, FnValue):
+            return IndexedValue(float(np.asarray(v.value)[tuple(idx)]), v.fn, idx)
         if callable(v):
             return IndexedFn(v, idx)
         v = _arr(v)
@@ -1394,10 +1414,12 @@ class Evaluator:
 
     def v_Bin(self, n: Bin):
         a = self.value(n.left)
-        if n.op == "*" and callable(a) and not isinstance(n.right, Num):
+        if n.op == "*" and _is_fn(a) and not isinstance(n.right, Num):
             # f (x) written without parentheses: \log a, handled by Apply; here a value
             return self.call(a, [n.right])
         b = self.value(n.right)
+        a = a.value if isinstance(a, FnValue) else a
+        b = b.value if isinstance(b, FnValue) else b
         if n.op == "+":
             return add(a, b)
         if n.op == "-":
@@ -1463,14 +1485,24 @@ class Evaluator:
                 if len(n.args) != 1:
                     raise Unreadable(f"{fn} with {len(n.args)} arguments")
                 v = self.value(n.args[0])
+                v = v.value if isinstance(v, FnValue) else v
                 with np.errstate(all="raise"):
                     return elementwise(_NUMPY_FUNCS[fn], v)
             raise Unbound(f"{fn} (a function: bind it to the code's function)")
         target = self.value(fn) if not isinstance(fn, Sym) else self._fn_or_value(fn)
+        if isinstance(target, IndexedValue | FnValue) and not all(
+                isinstance(a, Sym) and a.sub is None for a in n.args):
+            # f_y (1 - f_c): a value written before parentheses, not f_y(x)
+            value = target.value if isinstance(target, FnValue) else float(target)
+            return mul(value, self.value(n.args[0]))
         if callable(target):
             return self.call(target, n.args)
         if not n.paren:
             raise Unreadable("a value applied without parentheses")
+        if all(isinstance(a, Sym) for a in n.args) and (len(n.args) > 1 or _is_scalar(target)
+                                                        and isinstance(fn, Sym) and fn.base == "Loss"):
+            # L(w, b): a bound value written with the variables it depends on
+            return target
         if len(n.args) != 1:
             raise Unreadable(f"{self._name(fn)}(...) with {len(n.args)} arguments, but "
                              f"{self._name(fn)} is bound to a value, not a function")
@@ -1486,10 +1518,11 @@ class Evaluator:
             pass
         if sym.base in _NUMPY_FUNCS and sym.sub is None and not sym.marks:
             return _NUMPY_FUNCS[sym.base]
-        raise Unbound(self.base_name(sym) + (f"_{self.sub_text(sym.sub)}" if sym.sub else ""))
+        raise Unbound(self.full_name(sym))
 
     def call(self, fn, args: list[Node]):
         vals = [self.value(a) for a in args]
+        vals = [v.value if isinstance(v, FnValue) else v for v in vals]
         vals = [_arr(v) if isinstance(v, Row) else v for v in vals]
         out = fn(*vals)
         return out
@@ -1676,10 +1709,7 @@ class Evaluator:
 
     def _plain_name(self, node) -> str:
         if isinstance(node, Sym):
-            name = self.base_name(node)
-            if node.sub is not None:
-                name += "_" + self.sub_text(node.sub)
-            return name
+            return self.full_name(node)
         if isinstance(node, str):
             return node
         raise Unreadable("\\nabla of an expression")
@@ -1694,15 +1724,12 @@ class Evaluator:
     def derivative_atom(self, num: Node, den: Node):
         if not isinstance(num, Sym):
             return self.numeric_derivative(num, den)
-        idx: list[int] = []
-        num_name, num_idx = self._name_and_index(num)
-        den_name, den_idx = self._name_and_index(den)
+        num_name, num_idx, num_tags = self._name_and_index(num)
+        den_name, den_idx, den_tags = self._name_and_index(den)
         idx = list(num_idx)
-        for d in den_idx:
-            if not (d in num_idx and len(den_idx) <= len(num_idx)):
+        for tag, d in zip(den_tags, den_idx, strict=True):
+            if tag not in num_tags:
                 idx.append(d)
-        if num_idx and den_idx and len(num_idx) == 1 and num_idx == den_idx[:1]:
-            idx = list(den_idx)
         keys = [f"d{num_name}/d{den_name}"]
         if num_name == "Loss":
             keys.append(f"d{den_name}")
@@ -1716,18 +1743,19 @@ class Evaluator:
                 return self._take(self.env[upper], idx, upper)
         raise Unbound(keys[0] + (f" indexed {idx}" if idx else ""))
 
-    def _name_and_index(self, node: Node) -> tuple[str, list[int]]:
+    def _name_and_index(self, node: Node) -> tuple[str, list[int], list[str]]:
+        """Name, index values and index spellings of a derivative's numerator or denominator."""
         if isinstance(node, Sym):
             name = self.base_name(node)
             if node.sub is None:
-                return name, []
+                return name, [], []
             idx = self.index_values(node.sub)
             if idx is None or (len(node.sub) == 1 and re.fullmatch(r"\d+", node.sub[0])):
-                return f"{name}_{self.sub_text(node.sub)}", []
-            return name, idx
+                return self.full_name(node), [], []
+            return name, idx, _index_spellings(node.sub)
         if isinstance(node, Apply) and node.fn == "log" and len(node.args) == 1:
-            inner, idx = self._name_and_index(node.args[0])
-            return f"log{inner}", idx
+            inner, idx, tags = self._name_and_index(node.args[0])
+            return f"log{inner}", idx, tags
         if isinstance(node, Transpose | Shaped):
             raise Unreadable("a derivative with respect to a transposed value")
         raise Unreadable("a derivative with respect to an expression")
@@ -1780,6 +1808,29 @@ class Evaluator:
         return np.stack(outs, axis=-1)                # Jacobian: outputs x inputs
 
 
+def _index_spellings(toks: list[str]) -> list[str]:
+    """The index atoms of a subscript as written: "ij" -> ["i", "j"], "i y_i" -> ["i", "y_i"]."""
+    items = _split_top(toks, lambda ts, i: ts[i] == ",")
+    if len(items) > 1:
+        return [" ".join(it) for it in items]
+    out, k = [], 0
+    while k < len(toks):
+        atom = [toks[k]]
+        k += 1
+        while k < len(toks) and toks[k] in ("_", "^"):
+            atom.append(toks[k])
+            k += 1
+            if toks[k] == "{":
+                j = _skip_group(toks, k)
+                atom += toks[k:j]
+                k = j
+            else:
+                atom.append(toks[k])
+                k += 1
+        out.append(" ".join(atom))
+    return out
+
+
 class UnitVector:
     def __init__(self, j):
         self.j = j
@@ -1794,6 +1845,31 @@ class IndexedFn:
     def __call__(self, *args):
         out = np.asarray(self.fn(*args))
         return float(out[tuple(self.idx)])
+
+
+class FnValue:
+    """A function together with its value at the test's point: f(x) calls, f_k is a number.
+
+    For formulas that write f_k(x) and f_k for the same quantity (softmax regression).
+    """
+
+    def __init__(self, fn, value):
+        self.fn, self.value = fn, np.asarray(value, dtype=float)
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+class IndexedValue(float):
+    """f_k: the number f(x)[k]; f_k(x') calls f and takes entry k."""
+
+    def __new__(cls, value, fn, idx):
+        obj = super().__new__(cls, value)
+        obj.fn, obj.idx = fn, idx
+        return obj
+
+    def __call__(self, *args):
+        return float(np.asarray(self.fn(*args))[tuple(self.idx)])
 
 
 class Unbound(Exception):
@@ -2051,10 +2127,14 @@ FUNCTION_POINTS = np.linspace(-4.0, 4.0, 17)
 
 
 def _assert_equal(a, b, rtol, atol, k) -> None:
-    if callable(a) and callable(b):
+    if isinstance(a, FnValue):
+        a = a.value
+    if isinstance(b, FnValue):
+        b = b.value
+    if _is_fn(a) and _is_fn(b):
         with np.errstate(all="raise"):
             a, b = np.asarray(a(FUNCTION_POINTS)), np.asarray(b(FUNCTION_POINTS))
-    if callable(a) or callable(b):
+    if _is_fn(a) or _is_fn(b):
         raise Mismatch(f"part {k + 1} or {k + 2} is a function, not a value: is an argument missing?")
     if isinstance(a, Row) != isinstance(b, Row):
         if not (_is_scalar(_dense(a)) or _is_scalar(_dense(b))):

@@ -158,29 +158,70 @@ def prove_chains(chains, env: dict, where: str) -> tuple[int, int, bool]:
     return proved, undecided, symbolic
 
 
+#: Above this many operations sympy's general simplify is not tried: it can take many seconds,
+#: and the result would then depend on time, not on the formula. Such a step is "undecided".
+SIMPLIFY_MAX_OPS = 60
+
+
 def _equal(a, b) -> bool:
     diff = a - b
     if diff == 0:
         return True
-    if diff.has(sp.Piecewise):
-        folded = sp.piecewise_fold(diff)
-        if isinstance(folded, sp.Piecewise):
-            seen = []
-            ok = True
-            for expr, cond in folded.args:
-                effective = sp.simplify(sp.And(cond, *[sp.Not(c) for c in seen]))
-                seen.append(cond)
-                ok &= _zero_under(expr, effective)
-            return ok
     try:
-        if sp.simplify(diff) == 0:
-            return True
-        rewritten = sp.simplify(diff.rewrite(sp.exp))
-        if rewritten == 0:
-            return True
-        return bool(a.equals(b))
-    except (TypeError, ValueError, NotImplementedError):
+        if diff.has(sp.Piecewise):
+            folded = sp.piecewise_fold(diff)
+            if isinstance(folded, sp.Piecewise):
+                seen = []
+                ok = True
+                for expr, cond in folded.args:
+                    effective = sp.simplify(sp.And(cond, *[sp.Not(c) for c in seen]))
+                    seen.append(cond)
+                    ok &= _zero_under(expr, effective)
+                return ok
+        if diff.has(sp.Abs, sp.Max, sp.Min, sp.sign):
+            return _zero_by_sign(diff)
+        return _is_zero(diff)
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
         return False
+
+
+def _is_zero(expr) -> bool:
+    """Is expr identically zero? Exponentials become powers of a new variable, then cancel."""
+    rational = _exp_to_powers(sp.expand(expr.rewrite(sp.exp)))
+    if rational is not None and sp.cancel(sp.together(rational)) == 0:
+        return True
+    if sp.count_ops(expr) > SIMPLIFY_MAX_OPS:
+        return False
+    return sp.simplify(expr) == 0
+
+
+def _exp_to_powers(expr):
+    """Replace exp(c*v) by t_v**c for numbers c; None if an exponent is not of that form."""
+    out = expr
+    for e in sorted(expr.atoms(sp.exp), key=sp.default_sort_key):
+        arg = sp.expand(e.args[0])
+        free = arg.free_symbols
+        if len(free) != 1:
+            return None
+        v = next(iter(free))
+        c = sp.simplify(arg / v)
+        if not c.is_Rational:
+            return None
+        t = sp.Symbol(f"t_{v}", positive=True)
+        out = out.subs(e, t**c)
+    if out.has(sp.exp):
+        return None
+    return out
+
+
+def _zero_by_sign(diff) -> bool:
+    """Abs, max and sign split on the sign of each variable: v = +p and v = -p with p > 0."""
+    free = sorted(diff.free_symbols, key=str)
+    if len(free) != 1:
+        return False
+    p = sp.Symbol("p_split", positive=True)
+    return all(_is_zero(sp.expand_log(diff.subs(free[0], sign * p), force=True))
+               for sign in (1, -1))
 
 
 def _zero_under(expr, cond) -> bool:
@@ -194,6 +235,6 @@ def _zero_under(expr, cond) -> bool:
         elif isinstance(c, sp.LessThan | sp.StrictLessThan) and c.rhs == 0 and c.lhs.is_Symbol:
             expr = expr.subs(sp.Abs(c.lhs), -c.lhs)
     try:
-        return sp.simplify(expr) == 0
-    except (TypeError, ValueError, NotImplementedError):
+        return _is_zero(expr)
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
         return False
