@@ -99,6 +99,10 @@ class Mismatch(AssertionError):
     pass
 
 
+class SkipPoint(Exception):
+    """A condition written beside a statement, (l < L), does not hold at this point."""
+
+
 # --------------------------------------------------------------------------------------
 # Tokens
 # --------------------------------------------------------------------------------------
@@ -1261,6 +1265,18 @@ class Evaluator:
             return "(" + self.sub_text(toks) + ")"
         return str(int(v)) if float(v).is_integer() else str(v)
 
+    def _evaluated_literal(self, sym: Sym) -> str | None:
+        """n_{l-1} with l = 3: the name n_2, when the test binds it."""
+        try:
+            v = self.value(_parse_all(sym.sub))
+        except (Unreadable, Unbound, KeyError, FreeIndex, Mismatch, TypeError):
+            return None
+        if not _is_scalar(v) or not float(v).is_integer():
+            return None
+        name = (sym.base if sym.layer is None else sym.base + self.layer_value(sym.layer))
+        key = f"{name}_{int(v)}{sym.marks}"
+        return key if key in self.env else None
+
     def full_name(self, sym: Sym) -> str:
         """The name with its subscript as part of it: eta_best, beta_1, GELU_tanh'."""
         name = sym.base if sym.layer is None else sym.base + self.layer_value(sym.layer)
@@ -1308,13 +1324,13 @@ class Evaluator:
             if len(atom) == 1 and re.fullmatch(r"[a-zA-Z]", atom[0]):
                 name = atom[0]
                 if name in self.env and _is_scalar(self.env[name]) and name in self.index_names():
-                    out.append(int(self.env[name]))
+                    out.append(int(self.env[name]) - 1)     # 1-based on the page
                     continue
                 if name in self.ranges:
                     raise FreeIndex(name)
                 value = self.env.get(name)
                 if _is_scalar(value) and float(value).is_integer():
-                    out.append(int(value))      # f_y: indexed by the label's value
+                    out.append(int(value) - 1)  # f_y: indexed by the label's value
                     continue
                 return None
             if atom[0] in ("+", "-") or any(t in ("+", "-") for t in atom):
@@ -1325,14 +1341,14 @@ class Evaluator:
                     return None
                 out.append(int(v) - 1)
                 continue
-            # y_i, k^\ast: a value used as an index (already 0-based in code)
+            # y_i, k^\ast: a value used as an index, 1-based like every index on the page
             try:
                 v = self.value(_parse_all(atom))
-            except (Unreadable, KeyError):
+            except (Unreadable, KeyError, Unbound):
                 return None
             if not _is_scalar(v) or float(v) != int(v):
                 return None
-            out.append(int(v))
+            out.append(int(v) - 1)
         return out
 
     def index_names(self) -> set[str]:
@@ -1350,6 +1366,9 @@ class Evaluator:
         literal = self.full_name(sym)
         if literal in env:
             return env[literal]
+        evaluated = self._evaluated_literal(sym)
+        if evaluated is not None:
+            return env[evaluated]
         idx = self.index_values(sym.sub)
         if idx is None:
             raise KeyError(literal)
@@ -1548,17 +1567,14 @@ class Evaluator:
         if n.over is not None:
             domain = list(self.value(n.over))
         else:
-            if n.lo is not None:
-                lo = int(self.value(n.lo)) - 1
-            else:
-                lo = 0
+            lo = int(self.value(n.lo)) if n.lo is not None else 1
             if n.hi is not None:
                 hi = int(self.value(n.hi))
             elif var in self.ranges:
                 hi = int(self._range(var))
             else:
                 raise Unreadable(f"the range of the index {var} (give it bounds)")
-            domain = list(range(lo, hi))
+            domain = list(range(lo, hi + 1))     # page values: 1, ..., hi
         if n.cond is not None:
             other = self.value(n.cond[1])
             domain = [d for d in domain if d != int(other)]
@@ -1582,6 +1598,10 @@ class Evaluator:
 
     def _range(self, var):
         r = self.ranges[var]
+        if callable(r):
+            r = r(self.env)
+        if isinstance(r, tuple):
+            raise Unreadable(f"a sum over {var} without bounds, where {var} starts at {r[0]}")
         return self.env[r] if isinstance(r, str) else r
 
     def v_Norm(self, n: Norm):
@@ -1603,7 +1623,7 @@ class Evaluator:
 
     def v_Condition(self, n: Condition):
         if not all(self.relation_holds(n.chain)):
-            raise Mismatch("a condition written in the formula does not hold at the test's point")
+            raise SkipPoint()       # the statement does not apply at this point
         return 1.0
 
     def relation_holds(self, chain: Chain) -> list[bool]:
@@ -1888,10 +1908,12 @@ class Case:
     """How to check one display formula: environments binding its symbols.
 
     envs(rng) returns an iterable of dicts. Each dict binds names (see the module docstring)
-    to inputs and to the code's results; "__ranges__" maps free index letters to the name of
-    their size (defaults: i -> m, j -> n, k -> C, c -> C); "__after__" holds the values after
+    to inputs and to the code's results; "__ranges__" maps free index letters to their range:
+    the name of their size (defaults: i -> m, j -> n, k -> C, c -> C), a number, a pair
+    (first, last), or a function of the environment giving one (for n_l, which depends on l); "__after__" holds the values after
     an update for the left side of a "\\leftarrow"; "__case__" names the text label of the
-    cases branch that applies.
+    cases branch that applies; "__labels__" names the class labels among the bindings (0-based
+    in code, they are read 1-based like every index on the page, k = 1, ..., C).
     """
     envs: Callable[[np.random.Generator], Iterable[dict]]
     approx_rtol: float | None = None     # for parts joined by \approx: the stated tolerance
@@ -1964,6 +1986,9 @@ def check(page: str, section: str, case: Case, rng: np.random.Generator,
             declared[var] = hi
     for env in envs:
         env = dict(env)
+        for name in env.pop("__labels__", ()):
+            # class labels are 0-based in code and 1-based on the page (k = 1, ..., C)
+            env[name] = np.asarray(env[name]) + 1 if np.ndim(env[name]) else int(env[name]) + 1
         ranges = {**DEFAULT_RANGES, **env.pop("__ranges__", {})}
         for var, hi in declared.items():
             ranges[var] = ("__declared__", hi)
@@ -2027,6 +2052,8 @@ def _check_chain(chain: Chain, env: dict, ranges: dict, taken, case: Case, repor
         elif isinstance(r, str):
             if r in env:
                 resolved[var] = int(env[r])
+        elif callable(r) or isinstance(r, tuple):
+            resolved[var] = r
         else:
             resolved[var] = int(r)
     return _eval_points(chain, dict(env), resolved, taken, case, report)
@@ -2037,12 +2064,18 @@ def _eval_points(chain, env, ranges, taken, case, report) -> int:
     try:
         _compare_chain(ev, chain, case)
         return 1
+    except SkipPoint:
+        return 0
     except FreeIndex as free:
         if free.name not in ranges:
             raise Unbound(f"the range of the free index {free.name}") from None
         total = 0
         bound = env.get("__bound__", ())
-        for v in range(ranges[free.name]):
+        size = ranges[free.name]
+        if callable(size):
+            size = size(env)         # a range that depends on another index: n_l
+        lo, hi = size if isinstance(size, tuple) else (1, size)
+        for v in range(int(lo), int(hi) + 1):     # the page's values, 1-based
             sub = dict(env)
             sub[free.name] = v
             sub["__bound__"] = (*bound, free.name)

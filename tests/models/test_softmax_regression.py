@@ -318,10 +318,10 @@ def _vector_envs(rng):
             "z": z, "C": C, "n": n, "y": label, "x": x, "M": float(np.max(z)),
             "S": float(np.sum(np.exp(z))), "s": p, "LSE": log_sum_exp,
             "ds/dz": softmax_jacobian(z), "J": softmax_jacobian(z),
-            "e": lambda label, C=C: one_hot(label, C), "f": FnValue(model, p),
+            "e": lambda label, C=C: one_hot(int(label) - 1, C), "f": FnValue(model, p),
             "loss": example_loss(p, label), "dloss/df": dloss_dp(p, label),
             "df/dz": softmax_jacobian(z), "dloss/dz": dloss_dz(z, label),
-            "dloss/dW": dW_i, "dloss/db": db_i,
+            "dloss/dW": dW_i, "dloss/db": db_i, "__labels__": ("y",),
         }
 
 
@@ -338,7 +338,8 @@ def _batch_envs(rng):
         losses = np.array([example_loss(Y_hat[i], int(y[i])) for i in range(m)])
         yield {"X": X, "y": y, "W": W, "b": b, "Z": Z, "Y_hat": Y_hat, "Y": targets(y, C),
                "m": m, "n": n, "C": C, "softmax_rows": softmax, "LSE": log_sum_exp,
-               "loss": losses, "Loss": loss(X, y, W, b), "dW": dW, "db": db}
+               "loss": losses, "Loss": loss(X, y, W, b), "dW": dW, "db": db,
+               "__labels__": ("y",)}
 
 
 def _two_class_envs(rng):
