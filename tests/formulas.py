@@ -254,6 +254,7 @@ class Statement:
     tokens: list[str]
     line: int             # line of the aligned block, 1-based
     tex: str = ""
+    label: str | None = None   # "every weight 0:" written before it: where it applies
 
     def __post_init__(self):
         self.tex = " ".join(self.tokens)
@@ -270,6 +271,7 @@ def statements(tex: str) -> list[Statement]:
         toks = toks[:end]
     lines = _split_top(toks, lambda ts, i: ts[i] == "\\\\")
     result: list[Statement] = []
+    label = None
     for no, line in enumerate(lines, start=1):
         line = _drop_top_ampersands(line)
         if not line:
@@ -278,12 +280,18 @@ def statements(tex: str) -> list[Statement]:
         for k, piece in enumerate(pieces):
             if not piece:
                 continue
+            if piece[0].startswith("TEXT:") and all(
+                    re.fullmatch(r"\w+", t) or t.startswith("TEXT:") for t in piece[1:]):
+                # words alone, "every weight 0:", name the case the next statements hold in
+                words = " ".join(t[5:].strip() if t.startswith("TEXT:") else t for t in piece)
+                label = " ".join(words.rstrip(":").split())
+                continue
             if k == 0 and piece[0] in _RELATIONS and result:
                 # a continuation line: "&= ..." continues the previous chain
                 result[-1].tokens.extend(piece)
                 result[-1].tex = " ".join(result[-1].tokens)
             else:
-                result.append(Statement(piece, no))
+                result.append(Statement(piece, no, label=label))
     return result
 
 
@@ -1078,11 +1086,25 @@ def mul(a, b):
     if isinstance(b, ScaledOnes):
         return ScaledOnes(a * b.c, b.row)
     if isinstance(a, Broadcast) and _is_scalar(b):
-        return Broadcast(a.v * b)
+        return Broadcast(a.v * b, a.axis)
     if isinstance(b, Broadcast) and _is_scalar(a):
-        return Broadcast(a * b.v)
+        return Broadcast(a * b.v, b.axis)
+    if isinstance(a, OuterOnes) and _is_scalar(b):
+        return OuterOnes(a.c * b)
+    if isinstance(b, OuterOnes) and _is_scalar(a):
+        return OuterOnes(a * b.c)
+    if isinstance(a, OuterOnes):          # 1 1^T M: every row is the column sums of M
+        b = np.asarray(_arr(b))
+        if b.ndim != 2:
+            raise Mismatch("1 1^T before a value that is not a matrix")
+        return Broadcast(a.c * b.sum(axis=0), 0)
+    if isinstance(b, OuterOnes):          # M 1 1^T: every column is the row sums of M
+        a = np.asarray(_arr(a))
+        if a.ndim != 2:
+            raise Mismatch("1 1^T after a value that is not a matrix")
+        return Broadcast(b.c * a.sum(axis=1), 1)
     if isinstance(a, Broadcast) or isinstance(b, Broadcast):
-        raise Mismatch("a product with 1 b^T")
+        raise Mismatch("a product with a broadcast vector (1 b^T or v 1^T)")
     if isinstance(a, OnesVec) or isinstance(b, OnesVec):
         return _mul_ones(a, b)
     if _is_scalar(a) or _is_scalar(b):
@@ -1121,7 +1143,7 @@ def _bad(a, b):
 def _mul_ones(a, b):
     if isinstance(a, OnesVec) and isinstance(b, OnesVec):
         if not a.row and b.row:
-            return "outer-ones"
+            return OuterOnes(1.0)
         raise Mismatch("ones times ones")
     if isinstance(a, OnesVec):
         if _is_scalar(b):
@@ -1132,7 +1154,7 @@ def _mul_ones(a, b):
             b = np.asarray(b)
             return float(b.sum()) if b.ndim == 1 else Row(b.sum(axis=0))
         if isinstance(b, Row):           # 1 b^T: b broadcast down the rows
-            return Broadcast(b.v)
+            return Broadcast(b.v, 0)
         raise Mismatch("a column of ones before a column or a matrix")
     # b is ones
     if _is_scalar(a):
@@ -1142,7 +1164,7 @@ def _mul_ones(a, b):
             raise Mismatch("a row times 1^T")
         a = np.asarray(a)
         if a.ndim == 1:                 # v 1^T: v broadcast along the columns
-            return a[:, None]
+            return Broadcast(a, 1)
         raise Mismatch("a matrix times 1^T")
     if isinstance(a, Row):
         return float(a.v.sum())
@@ -1158,10 +1180,19 @@ class ScaledOnes:
 
 
 class Broadcast:
-    """1 b^T: the row b repeated down as many rows as needed."""
+    """1 b^T (axis 0: the row b repeated down the rows) or v 1^T (axis 1: the column v
+    repeated across the columns), as many as the value it meets needs."""
 
-    def __init__(self, v):
+    def __init__(self, v, axis=0):
         self.v = np.asarray(v, dtype=float)
+        self.axis = axis
+
+
+class OuterOnes:
+    """c 1 1^T, a matrix of c's as large as needed."""
+
+    def __init__(self, c):
+        self.c = c
 
 
 def _densify(v, like):
@@ -1172,14 +1203,17 @@ def _densify(v, like):
         return v.c if not isinstance(like, Row) else Row(np.full_like(like.v, v.c))
     if isinstance(v, Broadcast):
         like_a = _arr(like)
-        if np.ndim(like_a) != 2 or like_a.shape[1] != v.v.size:
-            raise Mismatch(f"1 b^T with b of {v.v.size} against a value of shape {np.shape(like_a)}")
-        return np.broadcast_to(v.v, like_a.shape)
+        if np.ndim(like_a) != 2 or like_a.shape[1 - v.axis] != v.v.size:
+            raise Mismatch(f"a broadcast vector of {v.v.size} against a value of shape "
+                           f"{np.shape(like_a)}")
+        return np.broadcast_to(v.v if v.axis == 0 else v.v[:, None], like_a.shape)
+    if isinstance(v, OuterOnes):
+        return np.full(np.shape(_arr(like)), v.c) if not _is_scalar(like) else v.c
     return v
 
 
 def add(a, b, sign=1.0):
-    lazy = (OnesVec, ScaledOnes, Broadcast)
+    lazy = (OnesVec, ScaledOnes, Broadcast, OuterOnes)
     if isinstance(a, lazy) and isinstance(b, lazy):
         if isinstance(a, ScaledOnes | OnesVec) and isinstance(b, ScaledOnes | OnesVec):
             ca = a.c if isinstance(a, ScaledOnes) else 1.0
@@ -1993,6 +2027,8 @@ def check(page: str, section: str, case: Case, rng: np.random.Generator,
         for var, hi in declared.items():
             ranges[var] = ("__declared__", hi)
         for st, chain in chains:
+            if st.label is not None and env.get("__case__") != st.label:
+                continue       # the statement holds in the case its words name, not here
             if not chain.parts or (len(chain.parts) == 1 and not chain.rels):
                 if isinstance(chain.parts[0], Shaped) if chain.parts else False:
                     pass
@@ -2173,7 +2209,7 @@ def _assert_equal(a, b, rtol, atol, k) -> None:
         if not (_is_scalar(_dense(a)) or _is_scalar(_dense(b))):
             raise Mismatch(f"part {k + 1} is a {'row' if isinstance(a, Row) else 'column'} and part "
                            f"{k + 2} a {'row' if isinstance(b, Row) else 'column'}")
-    lazy = (OnesVec, ScaledOnes, Broadcast)
+    lazy = (OnesVec, ScaledOnes, Broadcast, OuterOnes)
     if isinstance(a, lazy):
         a = _densify(a, b)
     if isinstance(b, lazy):
