@@ -1944,9 +1944,10 @@ class Case:
     envs(rng) returns an iterable of dicts. Each dict binds names (see the module docstring)
     to inputs and to the code's results; "__ranges__" maps free index letters to their range:
     the name of their size (defaults: i -> m, j -> n, k -> C, c -> C), a number, a pair
-    (first, last), or a function of the environment giving one (for n_l, which depends on l); "__after__" holds the values after
-    an update for the left side of a "\\leftarrow"; "__case__" names the text label of the
-    cases branch that applies; "__labels__" names the class labels among the bindings (0-based
+    (first, last), or a function of the environment giving one (for n_l, which depends on
+    l); "__after__" holds the values after an update for the left side of a "\\leftarrow";
+    "__case__" names the text label of the cases branch, or of the words before a statement,
+    that applies; "__labels__" names the class labels among the bindings (0-based
     in code, they are read 1-based like every index on the page, k = 1, ..., C).
     """
     envs: Callable[[np.random.Generator], Iterable[dict]]
