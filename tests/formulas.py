@@ -415,6 +415,20 @@ class Reduce(Node):
 
 
 @dataclass
+class Limit(Node):
+    """lim_{h -> a} E: E evaluated at a +- a small step, averaged (a central difference)."""
+    var: Node
+    to: Node
+    body: Node
+
+
+@dataclass
+class DomainOf(Node):
+    """The candidates of a reduction over a variable that is not an index (the test's)."""
+    var: str
+
+
+@dataclass
 class Norm(Node):
     arg: Node
     p: str = "2"
@@ -798,6 +812,23 @@ class Parser:
             return Apply("sqrt", [self.parse_group_expr()])
         if tok == r"\sum":
             return self.reduction("sum")
+        if tok == r"\lim":
+            if self.peek() != "_":
+                raise Unreadable("a limit with no variable")
+            self.next()
+            sub = self.group_tokens()
+            if r"\to" not in sub:
+                raise Unreadable(f"the limit {' '.join(sub)}")
+            k = sub.index(r"\to")
+            var = Parser(sub[:k]).factor_no_call()
+            return Limit(var, _parse_all(sub[k + 1:]), self.term())
+        if tok == r"\Delta" and self.peek() is not None and (
+                re.fullmatch(r"[A-Za-z]", self.peek()) or self.peek() in (r"\mathbf", r"\boldsymbol")):
+            inner = self.atom()          # Delta x: the increment of x, one name
+            if isinstance(inner, Sym):
+                inner.base = "Delta" + inner.base
+                return inner
+            raise Unreadable("Delta before an expression")
         if tok in (r"\max", r"\min") and self.peek() == "_":
             return self.reduction(tok[1:])
         if tok == r"\operatorname":
@@ -950,7 +981,7 @@ class Parser:
         if self.peek() == "_":
             self.next()
             sub = self.group_tokens()
-            if "=" in sub:
+            if "=" in sub and re.fullmatch(r"[a-z]", "".join(sub[:sub.index("=")])):
                 k = sub.index("=")
                 var = "".join(sub[:k])
                 lo = _parse_all(sub[k + 1:])
@@ -965,17 +996,26 @@ class Parser:
             elif len(sub) == 1 and re.fullmatch(r"[a-z]", sub[0]):
                 var = sub[0]
             else:
-                raise Unreadable(f"the range {' '.join(sub)!r} of a {op}")
+                var, cond = self._domain_variable(sub, op)
+                over = DomainOf(var)
         if self.peek() == "^":
             self.next()
             hi = _parse_all(self.group_tokens())
-        if op == "sum":
-            body = self.term()
-        else:
-            if var is None:
-                raise Unreadable(f"{op} with no index")
-            body = self.factor()
+        if var is None:
+            raise Unreadable(f"{op} with no index")
+        body = self.term()
         return Reduce(op, var, lo, hi, cond, body, over)
+
+    def _domain_variable(self, sub: list[str], op: str):
+        """max over the unit vectors u, min over eta: the variable and its condition."""
+        try:
+            chain = Parser(sub).chain()
+        except Unreadable:
+            raise Unreadable(f"the range {' '.join(sub)!r} of a {op}") from None
+        names = {n.base + n.marks for part in chain.parts for n in _walk(part) if isinstance(n, Sym)}
+        if len(names) != 1:
+            raise Unreadable(f"the range {' '.join(sub)!r} of a {op}")
+        return names.pop(), (chain if chain.rels else None)
 
     def environment(self, env: str) -> Node:
         depth, body = 0, []
@@ -1058,7 +1098,7 @@ def _is_fn(v) -> bool:
 
 
 def _is_scalar(v) -> bool:
-    return isinstance(v, int | float | np.floating | np.integer | bool) or (
+    return isinstance(v, int | float | complex | np.number | bool) or (
         isinstance(v, np.ndarray) and v.ndim == 0)
 
 
@@ -1076,7 +1116,15 @@ def _arr(v):
     return v
 
 
+def _rv_op(op, a, b):
+    av = a.v if isinstance(a, RandomVar) else a
+    bv = b.v if isinstance(b, RandomVar) else b
+    return RandomVar(op(av, bv))
+
+
 def mul(a, b):
+    if isinstance(a, RandomVar) or isinstance(b, RandomVar):
+        return _rv_op(np.multiply, a, b)
     if isinstance(a, ScaledOnes) and not _is_scalar(b):
         return mul(a.c, mul(OnesVec(a.row), b))
     if isinstance(b, ScaledOnes) and not _is_scalar(a):
@@ -1213,6 +1261,8 @@ def _densify(v, like):
 
 
 def add(a, b, sign=1.0):
+    if isinstance(a, RandomVar) or isinstance(b, RandomVar):
+        return _rv_op(lambda x, y: x + sign * y, a, b)
     lazy = (OnesVec, ScaledOnes, Broadcast, OuterOnes)
     if isinstance(a, lazy) and isinstance(b, lazy):
         if isinstance(a, ScaledOnes | OnesVec) and isinstance(b, ScaledOnes | OnesVec):
@@ -1283,7 +1333,9 @@ class Evaluator:
                 out.append(t[5:].strip().replace(" ", "_"))
             elif t.startswith("\\"):
                 name = t[1:]
-                out.append({"lambda": "lam", "mathcal": "cal_", "ast": "*"}.get(name, name))
+                if name in ("mathbf", "boldsymbol", "bm"):
+                    continue
+                out.append({"lambda": "lam", "mathcal": "cal_", "ast": "*", "eta": "lr"}.get(name, name))
             elif t in ("{", "}", " "):
                 continue
             else:
@@ -1421,6 +1473,8 @@ class Evaluator:
         raise KeyError(f"{name} (indexed by {sym.sub})")
 
     def _take(self, v, idx, name):
+        if isinstance(v, RandomVar):
+            return v[tuple(idx)]
         if isinstance(v, FnValue):
             return IndexedValue(float(np.asarray(v.value)[tuple(idx)]), v.fn, idx)
         if callable(v):
@@ -1501,6 +1555,8 @@ class Evaluator:
             raise Mismatch("a power with a non-scalar exponent")
         if not _is_scalar(base) and np.ndim(_arr(base)) == 2 and exp != 2 and exp != 1:
             raise Unreadable("a matrix power")
+        if isinstance(base, RandomVar):
+            return RandomVar(np.power(base.v, exp))
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             return elementwise(lambda x: np.power(x, exp) if not _is_scalar(x) else x ** exp, base)
 
@@ -1576,6 +1632,8 @@ class Evaluator:
     def call(self, fn, args: list[Node]):
         vals = [self.value(a) for a in args]
         vals = [v.value if isinstance(v, FnValue) else v for v in vals]
+        if isinstance(fn, EnvFn):
+            return fn.fn(self.env, *vals)
         vals = [_arr(v) if isinstance(v, Row) else v for v in vals]
         out = fn(*vals)
         return out
@@ -1598,6 +1656,26 @@ class Evaluator:
 
     def _reduce_values(self, n: Reduce):
         var = n.var
+        if isinstance(n.over, DomainOf):
+            domains = self.env.get("__domain__", {})
+            if var not in domains:
+                raise Unbound(f"__domain__[{var!r}] (the candidates of a {n.op} over {var})")
+            domain = list(domains[var])
+            if isinstance(n.cond, Chain):
+                keep = []
+                for d in domain:
+                    saved = self.env.get(var, _MISSING)
+                    self.env[var] = d
+                    try:
+                        if all(self.relation_holds(n.cond)):
+                            keep.append(d)
+                    finally:
+                        if saved is _MISSING:
+                            self.env.pop(var, None)
+                        else:
+                            self.env[var] = saved
+                domain = keep
+            return self._over(n, var, domain)
         if n.over is not None:
             domain = list(self.value(n.over))
         else:
@@ -1612,6 +1690,9 @@ class Evaluator:
         if n.cond is not None:
             other = self.value(n.cond[1])
             domain = [d for d in domain if d != int(other)]
+        return self._over(n, var, domain)
+
+    def _over(self, n: Reduce, var: str, domain: list):
         if not domain:
             raise Mismatch(f"an empty {n.op} over {var}")
         out = []
@@ -1637,6 +1718,27 @@ class Evaluator:
         if isinstance(r, tuple):
             raise Unreadable(f"a sum over {var} without bounds, where {var} starts at {r[0]}")
         return self.env[r] if isinstance(r, str) else r
+
+    def v_Limit(self, n: Limit):
+        if not isinstance(n.var, Sym):
+            raise Unreadable("a limit in something other than a variable")
+        name = self.base_name(n.var)
+        a = float(self.value(n.to))
+        h = FD_STEP * max(1.0, abs(a))
+        saved = self.env.get(name, _MISSING)
+        vals = []
+        try:
+            for s in (+1.0, -1.0):
+                self.env[name] = a + s * h
+                vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+        finally:
+            if saved is _MISSING:
+                self.env.pop(name, None)
+            else:
+                self.env[name] = saved
+        self.approx = True
+        out = (vals[0] + vals[1]) / 2.0
+        return float(out) if out.ndim == 0 else out
 
     def v_Norm(self, n: Norm):
         v = np.asarray(_arr(self.value(n.arg)), dtype=float)
@@ -1901,6 +2003,31 @@ class IndexedFn:
         return float(out[tuple(self.idx)])
 
 
+class RandomVar:
+    """A random variable on a finite, equally likely sample space: its value at each outcome.
+
+    An array of them (W_jk, a_j) has the outcomes on its last axis; arithmetic between
+    random variables is outcome by outcome, and Var and E (bound by the test) average over
+    the outcomes exactly.
+    """
+
+    def __init__(self, outcomes):
+        self.v = np.asarray(outcomes, dtype=float)
+
+    def __getitem__(self, idx):
+        return RandomVar(self.v[idx])
+
+
+class EnvFn:
+    """A bound function that also reads the other bindings at the point (D_u reads u)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args):
+        raise TypeError("an EnvFn is called by the evaluator")
+
+
 class FnValue:
     """A function together with its value at the test's point: f(x) calls, f_k is a number.
 
@@ -1953,6 +2080,10 @@ class Case:
     envs: Callable[[np.random.Generator], Iterable[dict]]
     approx_rtol: float | None = None     # for parts joined by \approx: the stated tolerance
     why_approx: str = ""
+    #: Relations the page states as what would hold under an assumption the case does not
+    #: meet ("a convex loss would satisfy <="): they must fail at every point of the case.
+    refuted: tuple[str, ...] = ()
+    why_refuted: str = ""
 
 
 @dataclass
@@ -2158,6 +2289,11 @@ def _compare_chain(ev: Evaluator, chain: Chain, case: Case) -> None:
             a_, b_ = _dense(a), _dense(b)
             op = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
                   "!=": np.not_equal}[rel]
+            if rel in case.refuted:
+                if np.any(op(a_, b_)):
+                    raise Mismatch(f"the relation {rel} between parts {k + 1} and {k + 2} was "
+                                   f"to fail here ({case.why_refuted}), but holds: {a_} {rel} {b_}")
+                continue
             if not np.all(op(a_, b_)):
                 raise Mismatch(f"the relation {rel} between parts {k + 1} and {k + 2} fails: "
                                f"{a_} {rel} {b_}")
