@@ -114,7 +114,7 @@ class ToSympy:
         return sp.Piecewise(*pieces)
 
     def condition(self, toks):
-        toks = [t for t in toks if not (t.startswith("TEXT:") and t[5:].strip().startswith("("))]
+        toks = F._without_remarks(toks)
         if any(t.startswith("TEXT:") for t in toks):
             raise NotSymbolic("a condition in words")
         chain = F.Parser(toks).chain()
