@@ -91,28 +91,20 @@ def grad_std(dX_hat: Array, A_tilde: Array, std: Array) -> Array:
 # --8<-- [end:grad-std]
 
 
-# --8<-- [start:grad-var]
-def grad_var(dstd: Array, std: Array) -> Array:
-    """dL/dsigma^2, shape (n,): eq. (7)."""
-    dstd, std = _check_vectors(dstd, std)
-    return dstd / (2.0 * std)                  # slope of sqrt(v + eps) in v
-# --8<-- [end:grad-var]
-
-
 # --8<-- [start:grad-centred]
-def grad_centred(dX_hat: Array, A_tilde: Array, std: Array, dvar: Array) -> Array:
-    """dL/dA_tilde (m, n), the sum of the two paths out of A_tilde: eq. (8)."""
+def grad_centred(dX_hat: Array, A_tilde: Array, std: Array, dstd: Array) -> Array:
+    """dL/dA_tilde (m, n), the sum of the two paths out of A_tilde: eq. (7)."""
     dX_hat, A_tilde = _check_pair(dX_hat, A_tilde, "dX_hat", "A_tilde")
     _, std = _check_row_vector(A_tilde, std, "A_tilde", "std")
-    _, dvar = _check_row_vector(A_tilde, dvar, "A_tilde", "dvar")
+    _, dstd = _check_row_vector(A_tilde, dstd, "A_tilde", "dstd")
     m = A_tilde.shape[0]
-    return dX_hat / std + (2.0 / m) * A_tilde * dvar   # via x_hat + via sigma^2
+    return dX_hat / std + A_tilde / (m * std) * dstd   # via x_hat + via sigma_tilde
 # --8<-- [end:grad-centred]
 
 
 # --8<-- [start:grad-mean]
 def grad_mean(dA_tilde: Array) -> Array:
-    """dL/dmu, shape (n,): eq. (9)."""
+    """dL/dmu, shape (n,): eq. (8)."""
     dA_tilde = _check_matrix(dA_tilde, "dA_tilde")
     m = dA_tilde.shape[0]
     return -(dA_tilde.T @ np.ones(m))          # mu_j is subtracted in every row
@@ -121,29 +113,28 @@ def grad_mean(dA_tilde: Array) -> Array:
 
 # --8<-- [start:grad-input]
 def grad_input(dA_tilde: Array, dmu: Array) -> Array:
-    """dL/dA (m, n), the direct path plus the path through mu: eq. (10)."""
+    """dL/dA (m, n), the direct path plus the path through mu: eq. (9)."""
     dA_tilde, dmu = _check_row_vector(dA_tilde, dmu, "dA_tilde", "dmu")
     m = dA_tilde.shape[0]
     return dA_tilde + dmu / m                  # 1 dmu^T / m: dmu spread over the rows
 
 
 def backward_steps(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
-    """Backward pass node by node along the graph, eqs. (4)-(10)."""
+    """Backward pass node by node along the graph, eqs. (4)-(9)."""
     dZ, c = _check_backward(dZ, cache)
     dgamma, dbeta = param_gradients(dZ, c["x_hat"])               # eq. (4)
     dX_hat = grad_x_hat(dZ, c["gamma"])                           # eq. (5)
     dstd = grad_std(dX_hat, c["A_tilde"], c["std"])               # eq. (6)
-    dvar = grad_var(dstd, c["std"])                               # eq. (7)
-    dA_tilde = grad_centred(dX_hat, c["A_tilde"], c["std"], dvar)  # eq. (8)
-    dmu = grad_mean(dA_tilde)                                     # eq. (9)
-    dA = grad_input(dA_tilde, dmu)                                # eq. (10)
+    dA_tilde = grad_centred(dX_hat, c["A_tilde"], c["std"], dstd)  # eq. (7)
+    dmu = grad_mean(dA_tilde)                                     # eq. (8)
+    dA = grad_input(dA_tilde, dmu)                                # eq. (9)
     return dA, {"gamma": dgamma, "beta": dbeta}
 # --8<-- [end:grad-input]
 
 
 # --8<-- [start:backward]
 def backward(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
-    """Backward pass in the compact form, dA (m, n) and the parameters': eq. (11)."""
+    """Backward pass in the compact form, dA (m, n) and the parameters': eq. (10)."""
     dZ, c = _check_backward(dZ, cache)
     x_hat, std, m = c["x_hat"], c["std"], dZ.shape[0]
     dX_hat = dZ * c["gamma"]                                      # G_hat, eq. (5)
@@ -158,7 +149,7 @@ def backward(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
 
 # --8<-- [start:zero-sum]
 def batch_sum(dA: Array) -> Array:
-    """1^T dL/dA, the sum of the input gradient over the batch, shape (n,): eq. (12)."""
+    """1^T dL/dA, the sum of the input gradient over the batch, shape (n,): eq. (11)."""
     dA = _check_matrix(dA, "dA")
     return np.ones(dA.shape[0]) @ dA           # zero up to rounding, for every column
 # --8<-- [end:zero-sum]
@@ -166,14 +157,14 @@ def batch_sum(dA: Array) -> Array:
 
 # --8<-- [start:running]
 def init_running(n: int) -> dict[str, Array]:
-    """Running mean 0 and running variance 1 before any batch, as in eq. (13)."""
+    """Running mean 0 and running variance 1 before any batch, as in eq. (12)."""
     _check_count(n)
     return {"mean": np.zeros(n), "var": np.ones(n)}
 
 
 def update_running(running: dict[str, Array], cache: dict,
                    momentum: float = MOMENTUM) -> dict[str, Array]:
-    """The running averages after one training batch: eq. (13)."""
+    """The running averages after one training batch: eq. (12)."""
     mean, var, c = _check_update(running, cache, momentum)
     m = c["x_hat"].shape[0]
     unbiased = c["var"] * m / (m - 1)          # m >= 2 in training mode
@@ -185,7 +176,7 @@ def update_running(running: dict[str, Array], cache: dict,
 # --8<-- [start:forward-eval]
 def forward_eval(A: Array, params: dict[str, Array], running: dict[str, Array],
                  eps: float = EPS) -> tuple[Array, dict]:
-    """Batch normalisation in evaluation mode, with the running statistics: eq. (14)."""
+    """Batch normalisation in evaluation mode, with the running statistics: eq. (13)."""
     A, gamma, beta, mean, var = _check_eval(A, params, running, eps)
     std = np.sqrt(var + eps)
     x_hat = (A - mean) / std                   # the same affine map for every example
@@ -195,7 +186,7 @@ def forward_eval(A: Array, params: dict[str, Array], running: dict[str, Array],
 
 # --8<-- [start:backward-eval]
 def backward_eval(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
-    """Backward pass in evaluation mode, the statistics held fixed: eq. (15)."""
+    """Backward pass in evaluation mode, the statistics held fixed: eq. (14)."""
     dZ, c = _check_backward(dZ, cache, ("x_hat", "std", "gamma"), min_rows=1)
     ones = np.ones(dZ.shape[0])
     dA = dZ * c["gamma"] / c["std"]            # one slope per column: no 1/m terms
@@ -296,17 +287,10 @@ def _check_pair(P: object, Q: object, p: str, q: str) -> tuple[Array, Array]:
 
 def _check_row_vector(M: object, v: object, p: str, q: str) -> tuple[Array, Array]:
     M = _check_matrix(M, p)
-    return M, _check_vector(v, M.shape[1], q)
-
-
-def _check_vectors(u: object, v: object) -> tuple[Array, Array]:
-    u = _as_real(u, "dstd")
-    if u.ndim != 1 or u.size == 0:
-        raise ValueError(f"dstd must be a non-empty 1-D array (n,), got shape {u.shape}")
-    v = _check_vector(v, u.size, "std")
-    if np.any(v <= 0):
+    v = _check_vector(v, M.shape[1], q)
+    if q == "std" and np.any(v <= 0):
         raise ValueError(f"std must be > 0 in every column, got {v}")
-    return u, v
+    return M, v
 
 
 CACHE_KEYS = ("x_hat", "A_tilde", "std", "gamma", "mu", "var")

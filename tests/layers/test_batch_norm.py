@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers.batch_norm import (
     EPS,
@@ -20,7 +21,6 @@ from snippets.layers.batch_norm import (
     grad_input,
     grad_mean,
     grad_std,
-    grad_var,
     grad_x_hat,
     init_running,
     normalise,
@@ -172,7 +172,7 @@ def graph(A, params, eps=EPS):
 
 @pytest.mark.parametrize("shape, eps", GRAD_CASES)
 def test_each_backward_step_matches_finite_differences(rng, shape, eps):
-    """Eqs. (4)-(10): each node's gradient is the derivative of sum(G * Z) with respect to
+    """Eqs. (4)-(9): each node's gradient is the derivative of sum(G * Z) with respect to
     that node, the nodes upstream of it held fixed."""
     A, params = make_layer(rng, shape)
     gamma, beta = params["gamma"], params["beta"]
@@ -187,21 +187,22 @@ def test_each_backward_step_matches_finite_differences(rng, shape, eps):
     assert_gradient(loss_of, dX_hat, x_hat)
     dstd = grad_std(dX_hat, A_tilde, std)                                       # eq. (6)
     assert_gradient(lambda s: loss_of(A_tilde / s), dstd, std)
-    dvar = grad_var(dstd, std)                                                  # eq. (7)
-    assert_gradient(lambda v: loss_of(A_tilde / np.sqrt(v + eps)), dvar, var)
-    dA_tilde = grad_centred(dX_hat, A_tilde, std, dvar)                         # eq. (8)
+    dA_tilde = grad_centred(dX_hat, A_tilde, std, dstd)                         # eq. (7)
     through_centred = lambda T: loss_of(T / np.sqrt((T ** 2).mean(axis=0) + eps))
     assert_gradient(through_centred, dA_tilde, A_tilde)
-    dmu = grad_mean(dA_tilde)                                                   # eq. (9)
+    # The slope of the spread in a centred entry, used by eq. (7): a_tilde_ij / (m std_j).
+    spread_sum = lambda T: float(np.sum(np.sqrt((T ** 2).mean(axis=0) + eps)))
+    assert_gradient(spread_sum, A_tilde / (shape[0] * std), A_tilde)
+    dmu = grad_mean(dA_tilde)                                                   # eq. (8)
     assert_gradient(lambda u: through_centred(A - u), dmu, mu)
-    dA = grad_input(dA_tilde, dmu)                                              # eq. (10)
+    dA = grad_input(dA_tilde, dmu)                                              # eq. (9)
     assert_gradient(lambda X: through_centred(X - X.mean(axis=0)), dA, A)
-    assert dgamma.shape == dbeta.shape == dstd.shape == dvar.shape == dmu.shape == (shape[1],)
+    assert dgamma.shape == dbeta.shape == dstd.shape == dmu.shape == (shape[1],)
     assert dX_hat.shape == dA_tilde.shape == dA.shape == shape
 
 
 def test_backward_steps_with_indices(rng):
-    """Eqs. (4)-(10) entry by entry, by explicit loops over i and j."""
+    """Eqs. (4)-(9) entry by entry, by explicit loops over i and j."""
     m, n = 5, 3
     A, params = make_layer(rng, (m, n))
     gamma = params["gamma"]
@@ -209,8 +210,7 @@ def test_backward_steps_with_indices(rng):
     mu, A_tilde, var, std, x_hat = graph(A, params)
     dX_hat = grad_x_hat(G, gamma)
     dstd = grad_std(dX_hat, A_tilde, std)
-    dvar = grad_var(dstd, std)
-    dA_tilde = grad_centred(dX_hat, A_tilde, std, dvar)
+    dA_tilde = grad_centred(dX_hat, A_tilde, std, dstd)
     dmu = grad_mean(dA_tilde)
     dA = grad_input(dA_tilde, dmu)
     close = lambda a, b: a == pytest.approx(b, rel=EXACT_RTOL, abs=EXACT_ATOL)
@@ -218,8 +218,7 @@ def test_backward_steps_with_indices(rng):
         g_hat = [G[i, j] * gamma[j] for i in range(m)]
         assert all(close(dX_hat[i, j], g_hat[i]) for i in range(m))
         assert close(dstd[j], -sum(g_hat[i] * A_tilde[i, j] for i in range(m)) / std[j] ** 2)
-        assert close(dvar[j], dstd[j] / (2 * std[j]))
-        d_cent = [g_hat[i] / std[j] + 2 / m * A_tilde[i, j] * dvar[j] for i in range(m)]
+        d_cent = [g_hat[i] / std[j] + A_tilde[i, j] / (m * std[j]) * dstd[j] for i in range(m)]
         assert all(close(dA_tilde[i, j], d_cent[i]) for i in range(m))
         assert close(dmu[j], -sum(d_cent))
         assert all(close(dA[i, j], d_cent[i] + dmu[j] / m) for i in range(m))
@@ -263,7 +262,7 @@ def test_backward_in_random_directions_for_a_wide_batch(rng):
 
 @pytest.mark.parametrize("shape, eps", GRAD_CASES)
 def test_compact_form_equals_the_step_by_step_form(rng, shape, eps):
-    """Eq. (11) against eqs. (4)-(10), and against its index form by loops."""
+    """Eq. (10) against eqs. (4)-(9), and against its index form by loops."""
     A, params = make_layer(rng, shape)
     G = rng.standard_normal(shape)
     _, cache = forward(A, params, eps)
@@ -290,14 +289,14 @@ def test_compact_form_equals_the_step_by_step_form(rng, shape, eps):
 
 @pytest.mark.parametrize("shape, eps", GRAD_CASES)
 def test_every_side_of_every_line_of_the_compact_derivation(rng, shape, eps):
-    """Eq. (11) as displayed: each side of its first three lines, entry by entry, against
-    the node-by-node gradients of eqs. (8)-(10); and eq. (12), each side."""
+    """Eq. (10) as displayed: each side of its first three lines, entry by entry, against
+    the node-by-node gradients of eqs. (7)-(9); and eq. (11), each side."""
     A, params = make_layer(rng, shape)
     G = rng.standard_normal(shape)
     _, cache = forward(A, params, eps)
     x_hat, A_tilde, std = cache["x_hat"], cache["A_tilde"], cache["std"]
     g_hat = grad_x_hat(G, params["gamma"])
-    dA_tilde = grad_centred(g_hat, A_tilde, std, grad_var(grad_std(g_hat, A_tilde, std), std))
+    dA_tilde = grad_centred(g_hat, A_tilde, std, grad_std(g_hat, A_tilde, std))
     dmu = grad_mean(dA_tilde)
     dA = grad_input(dA_tilde, dmu)
     m, n = shape
@@ -323,7 +322,7 @@ def test_every_side_of_every_line_of_the_compact_derivation(rng, shape, eps):
 
 
 def test_the_steps_agree_with_the_compact_form_when_the_mean_terms_matter(rng):
-    """A batch of two with one huge upstream entry: every term of eq. (11) is large."""
+    """A batch of two with one huge upstream entry: every term of eq. (10) is large."""
     A, params = make_layer(rng, (2, 2))
     G = np.array([[1e3, -1.0], [2.0, 1e-3]])
     _, cache = forward(A, params)
@@ -335,7 +334,7 @@ def test_the_steps_agree_with_the_compact_form_when_the_mean_terms_matter(rng):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_input_gradient_sums_to_zero_over_the_batch(rng, shape):
-    """Eq. (12): every column of dL/dA sums to 0, while its entries are of order 1."""
+    """Eq. (11): every column of dL/dA sums to 0, while its entries are of order 1."""
     A, params = make_layer(rng, shape)
     G = rng.standard_normal(shape)
     dA, _ = backward(G, forward(A, params)[1])
@@ -344,7 +343,7 @@ def test_input_gradient_sums_to_zero_over_the_batch(rng, shape):
     np.testing.assert_allclose(sums, dA.sum(axis=0), rtol=EXACT_RTOL, atol=EXACT_ATOL)
     scale = np.abs(dA).sum(axis=0)
     assert np.all(np.abs(sums) <= 1e-13 * np.maximum(scale, 1.0))
-    # The reason: the columns of x_hat sum to 0 (the term in eq. (12) that survives).
+    # The reason: the columns of x_hat sum to 0 (the term in eq. (11) that survives).
     np.testing.assert_allclose(forward(A, params)[1]["x_hat"].sum(axis=0), 0.0,
                                atol=EXACT_ATOL)
 
@@ -386,7 +385,7 @@ def test_update_running_by_hand():
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_update_running_weights_the_new_batch_by_the_momentum(rng, shape):
-    """Eq. (13): momentum 1 keeps only the batch (unbiased variance), 0 keeps the old."""
+    """Eq. (12): momentum 1 keeps only the batch (unbiased variance), 0 keeps the old."""
     A, params = make_layer(rng, shape)
     _, cache = forward(A, params)
     old = {"mean": rng.standard_normal(shape[1]), "var": rng.uniform(0.5, 2.0, shape[1])}
@@ -418,7 +417,7 @@ def test_running_averages_converge_to_the_population_statistics(rng):
 
 @pytest.mark.parametrize("shape", EVAL_SHAPES)
 def test_evaluation_mode_uses_the_running_statistics(rng, shape):
-    """Eq. (14): every example gets the same affine map, a batch of one included."""
+    """Eq. (13): every example gets the same affine map, a batch of one included."""
     A, params = make_layer(rng, shape)
     running = {"mean": rng.standard_normal(shape[1]), "var": rng.uniform(0.1, 3.0, shape[1])}
     Z, cache = forward_eval(A, params, running)
@@ -437,7 +436,7 @@ def test_evaluation_mode_uses_the_running_statistics(rng, shape):
 
 @pytest.mark.parametrize("shape", EVAL_SHAPES)
 def test_backward_eval_matches_finite_differences(rng, shape):
-    """Eq. (15), with a random upstream gradient."""
+    """Eq. (14), with a random upstream gradient."""
     A, params = make_layer(rng, shape)
     running = {"mean": rng.standard_normal(shape[1]), "var": rng.uniform(0.1, 3.0, shape[1])}
     G = rng.standard_normal(shape)
@@ -549,11 +548,10 @@ _, E2 = forward_eval(A2, P2, init_running(2))
         (lambda: grad_x_hat(np.ones((2, 2)), np.ones(3)), r"gamma must have shape \(2,\)"),
         (lambda: grad_std(np.ones((2, 2)), np.ones((2, 2)), np.ones(1)),
          r"std must have shape \(2,\)"),
-        (lambda: grad_var(np.ones((2, 2)), np.ones(2)), r"dstd must be a non-empty 1-D array"),
-        (lambda: grad_var(np.ones(2), np.array([1.0, 0.0])), r"std must be > 0"),
-        (lambda: grad_var(np.ones(2), np.ones(3)), r"std must have shape \(2,\)"),
+        (lambda: grad_std(np.ones((2, 2)), np.ones((2, 2)), np.array([1.0, 0.0])),
+         r"std must be > 0"),
         (lambda: grad_centred(np.ones((2, 2)), np.ones((2, 2)), np.ones(2), np.ones(3)),
-         r"dvar must have shape \(2,\)"),
+         r"dstd must have shape \(2,\)"),
         (lambda: grad_mean(np.ones(3)), r"dA_tilde must be a 2-D array"),
         (lambda: grad_input(np.ones((2, 2)), np.ones(1)), r"dmu must have shape \(2,\)"),
         (lambda: batch_sum(np.ones((2, 2, 2))), r"dA must be a 2-D array"),
@@ -578,3 +576,80 @@ _, E2 = forward_eval(A2, P2, init_running(2))
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/batch-norm.md"
+
+#: Batches for the formula checks, with their eps: the smallest batch, one feature, and a
+#: larger batch with the default eps.
+FORMULA_CASES = [((5, 3), EPS), ((2, 2), 0.5), ((6, 1), 0.1)]
+
+
+def _training_envs(rng):
+    """Every node of the training-mode graph and its gradient, under the page's names."""
+    for (m, n), eps in FORMULA_CASES:
+        A, params = make_layer(rng, (m, n))
+        gamma, beta = params["gamma"], params["beta"]
+        G = rng.standard_normal((m, n))
+        Z, cache = forward(A, params, eps)
+        mu, var, std = cache["mu"], cache["var"], cache["std"]
+        x_hat, A_tilde = cache["x_hat"], cache["A_tilde"]
+        dgamma, dbeta = param_gradients(G, x_hat)
+        G_hat = grad_x_hat(G, gamma)
+        dstd = grad_std(G_hat, A_tilde, std)
+        dA_tilde = grad_centred(G_hat, A_tilde, std, dstd)
+        dmu = grad_mean(dA_tilde)
+        dA, _ = backward(G, cache)
+        yield {"A": A, "m": m, "n": n, "mu": mu, "sigma": np.sqrt(var), "epsilon": eps,
+               "sigma_tilde": std, "A_tilde": A_tilde, "X_hat": x_hat, "gamma": gamma,
+               "beta": beta, "Z": Z, "G": G, "G_hat": G_hat,
+               "dbeta": dbeta, "dgamma": dgamma, "dx_hat": G_hat, "dX_hat": G_hat,
+               "dsigma_tilde": dstd, "da_tilde": dA_tilde, "dA_tilde": dA_tilde,
+               "dmu": dmu, "dA": dA}
+
+
+def _running_envs(rng):
+    for (m, n), _ in FORMULA_CASES:
+        A, params = make_layer(rng, (m, n))
+        _, cache = forward(A, params)
+        old = {"mean": rng.standard_normal(n), "var": rng.uniform(0.5, 2.0, n)}
+        for nu in (MOMENTUM, 0.5):
+            new = update_running(old, cache, momentum=nu)
+            yield {"m": m, "n": n, "nu": nu, "mu_t": cache["mu"], "sigma_t": np.sqrt(cache["var"]),
+                   "mu_t_bar": new["mean"], "mu_t-1_bar": old["mean"],
+                   "sigma_t_bar": np.sqrt(new["var"]), "sigma_t-1_bar": np.sqrt(old["var"])}
+
+
+def _eval_envs(rng):
+    for shape in EVAL_SHAPES:
+        m, n = shape
+        A, params = make_layer(rng, shape)
+        running = {"mean": rng.standard_normal(n), "var": rng.uniform(0.1, 3.0, n)}
+        G = rng.standard_normal(shape)
+        Z, cache = forward_eval(A, params, running)
+        dA, _ = backward_eval(G, cache)
+        yield {"A": A, "m": m, "n": n, "gamma": params["gamma"], "beta": params["beta"],
+               "epsilon": EPS, "mu_bar": running["mean"], "sigma_bar": np.sqrt(running["var"]),
+               "Z": Z, "G": G, "dA": dA}
+
+
+FORMULAS = {
+    "statistics": Case(_training_envs),
+    "normalise": Case(_training_envs),
+    "forward": Case(_training_envs),
+    "grad-params": Case(_training_envs),
+    "grad-x-hat": Case(_training_envs),
+    "grad-std": Case(_training_envs),
+    "grad-centred": Case(_training_envs),
+    "grad-mean": Case(_training_envs),
+    "grad-input": Case(_training_envs),
+    "backward": Case(_training_envs),
+    "zero-sum": Case(_training_envs),
+    "running": Case(_running_envs),
+    "forward-eval": Case(_eval_envs),
+    "backward-eval": Case(_eval_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

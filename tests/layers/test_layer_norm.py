@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers import batch_norm
 from snippets.layers.layer_norm import (
@@ -282,23 +283,37 @@ def test_rms_backward_steps_with_indices(rng, shape):
     np.testing.assert_allclose(dA, matrix, rtol=1e-10, atol=EXACT_ATOL)
 
 
+def rms_jacobian(A, eps=EPS):
+    """d x_hat_ik / d a_ij of RMSNorm, laid out [i, k, j], by the complex step on the
+    definition x_hat_ik = a_ik / sqrt(mean_k a_ik^2 + eps): exact to rounding."""
+    m, n = A.shape
+    J = np.empty((m, n, n))
+    for j in range(n):
+        Z = A.astype(complex)
+        Z[:, j] += 1e-30j
+        x_hat = Z / np.sqrt(np.mean(Z**2, axis=1, keepdims=True) + eps)
+        J[:, :, j] = x_hat.imag / 1e-30
+    return J
+
+
 @pytest.mark.parametrize("shape", SHAPES)
-def test_rms_gradient_of_the_root_mean_square(rng, shape):
-    """Eq. (9), first line: dL/drms(a_i) with A held fixed, by central differences."""
+def test_rms_jacobian_and_the_sum_over_the_row(rng, shape):
+    """Eq. (9), first two lines: the Jacobian entries of a row, and dL/da_ij as the sum
+    over k of g_hat_ik d x_hat_ik / d a_ij, against the code."""
     A, params = make_layer(rng, shape)
-    gamma = params["gamma"]
     G = rng.standard_normal(shape)
-    _, cache = rms_forward(A, {"gamma": gamma})
+    _, cache = rms_forward(A, {"gamma": params["gamma"]})
     rms = cache["rms"]
-    d_rms = -((G * gamma * A).sum(axis=1)) / rms**2
-    assert_gradient(lambda r: float(np.sum(G * gamma * A / r[:, None])), d_rms, rms)
-    # Second line: the two paths, with the slope a_ij / (n rms_i) of rms_i in a_ij.
-    n = shape[1]
-    two_paths = G * gamma / rms[:, None] + A / (n * rms[:, None]) * d_rms[:, None]
-    np.testing.assert_allclose(rms_backward(G, cache)[0], two_paths, rtol=1e-10, atol=1e-12)
-    slope = A / (n * rms[:, None])
-    f = lambda X: float(np.sum(np.sqrt((X**2).mean(axis=1) + EPS)))   # sum_i rms_i
-    assert_gradient(f, slope, A)
+    m, n = shape
+    J = rms_jacobian(A)
+    for i in range(m):
+        for k in range(n):
+            for j in range(n):
+                entry = float(k == j) / rms[i] - A[i, k] * A[i, j] / (n * rms[i] ** 3)
+                assert J[i, k, j] == pytest.approx(entry, rel=1e-12, abs=1e-15)
+    g_hat = G * params["gamma"]
+    np.testing.assert_allclose(rms_backward(G, cache)[0], np.einsum("ik,ikj->ij", g_hat, J),
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_rmsnorm_is_layer_norm_without_centring(rng):
@@ -419,3 +434,56 @@ _, R2 = rms_forward(A2, {"gamma": np.ones(2)})
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/layer-norm.md"
+
+#: Batches for the formula checks, with their eps: a batch of one, two features, and a
+#: larger batch with the default eps.
+FORMULA_CASES = [((1, 4), EPS), ((3, 2), 0.5), ((5, 3), EPS)]
+
+
+def _layer_norm_envs(rng):
+    """Every quantity of layer normalisation and its gradients, under the page's names."""
+    for (m, n), eps in FORMULA_CASES:
+        A, params = make_layer(rng, (m, n))
+        G = rng.standard_normal((m, n))
+        Z, cache = forward(A, params, eps)
+        mu, var = example_statistics(A)
+        dA, grads = backward(G, cache)
+        G_hat = grad_x_hat(G, params["gamma"])
+        yield {"A": A, "m": m, "n": n, "mu": mu, "sigma": np.sqrt(var), "epsilon": eps,
+               "sigma_tilde": cache["std"], "X_hat": cache["x_hat"], "gamma": params["gamma"],
+               "beta": params["beta"], "Z": Z, "G": G, "G_hat": G_hat, "dx_hat": G_hat,
+               "BN": lambda B, eps=eps: normalise_columns(B, eps)[0],
+               "dbeta": grads["beta"], "dgamma": grads["gamma"], "dA": dA}
+
+
+def _rms_envs(rng):
+    for (m, n), eps in FORMULA_CASES:
+        A, params = make_layer(rng, (m, n))
+        gamma = params["gamma"]
+        G = rng.standard_normal((m, n))
+        Z, cache = rms_forward(A, {"gamma": gamma}, eps)
+        dA, _ = rms_backward(G, cache)
+        yield {"A": A, "m": m, "n": n, "epsilon": eps, "gamma": gamma, "Z": Z, "G": G,
+               "X_hat": cache["x_hat"], "G_hat": grad_x_hat(G, gamma), "dA": dA,
+               "rms": lambda a, eps=eps: np.sqrt(np.mean(np.square(a), axis=-1) + eps),
+               "dx_hat/da": rms_jacobian(A, eps), "__ranges__": {"k": "n"}}
+
+
+FORMULAS = {
+    "statistics": Case(_layer_norm_envs),
+    "forward": Case(_layer_norm_envs),
+    "transpose": Case(_layer_norm_envs),
+    "grad-params": Case(_layer_norm_envs),
+    "backward-transpose": Case(_layer_norm_envs),
+    "backward": Case(_layer_norm_envs),
+    "zero-sum": Case(_layer_norm_envs),
+    "rms-forward": Case(_rms_envs),
+    "rms-backward": Case(_rms_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

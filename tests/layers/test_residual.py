@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.layers.residual import (
@@ -328,3 +329,81 @@ def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/residual.md"
+
+#: Shapes and activations for the formula checks: a batch of one, and a larger batch.
+FORMULA_CASES = [((1, 3), "tanh"), ((4, 2), "relu"), ((3, 3), "identity")]
+
+
+def _block_envs(rng):
+    """One residual block: its input, output, and the gradients, under the page's names."""
+    for shape, activation in FORMULA_CASES:
+        A, params = make_block(rng, shape, activation)
+        g, g_prime = ACTIVATIONS[activation]
+        G = rng.standard_normal(shape)
+        F, cache = block_forward(A, params, activation)
+        Z, _ = forward(A, params, activation)
+        dA, grads = backward(G, cache)
+        Delta = G * g_prime(cache["Z_block"])
+        m, n = shape
+        yield {"A": A, "m": m, "n": n, "W": params["W"], "b": params["b"], "g": g, "g'": g_prime,
+               "f": F, "F": lambda X, p=params, a=activation: block_forward(X, p, a)[0],
+               "Z": Z, "G": G, "dZ": G, "Delta": Delta, "dW": grads["W"], "db": grads["b"],
+               "dA": dA, "__ranges__": {"k": "n"}}
+
+
+def _stack_envs(rng):
+    """Stacks of three blocks, with and without skips: every G^(l), Delta^(l) and A^(l)."""
+    for skip, label in ((True, "with skip connections"), (False, "without")):
+        A, _ = make_block(rng, (4, 3))
+        blocks = make_stack(rng, 3, 3)
+        G = rng.standard_normal((4, 3))
+        _, g_prime = ACTIVATIONS["tanh"]
+        env = {"g'": g_prime, "n": 3, "m": 4, "__case__": label,
+               "__ranges__": {"l": (1, 3)}, "A0": A}
+        A_l, caches = A, []
+        for layer, params in enumerate(blocks, start=1):
+            env[f"W{layer}"], env[f"b{layer}"] = params["W"], params["b"]
+            A_l, cache = (forward if skip else block_forward)(A_l, params, "tanh")
+            caches.append(cache)
+            env[f"A{layer}"] = A_l
+        env["G3"] = G
+        for layer in range(3, 0, -1):
+            dA_block, _ = block_backward(env[f"G{layer}"], caches[layer - 1])
+            env[f"Delta{layer}"] = env[f"G{layer}"] * g_prime(caches[layer - 1]["Z_block"])
+            env[f"G{layer - 1}"] = (env[f"G{layer}"] + dA_block) if skip else dA_block
+        # The recursion of the code, for the gradient at the input: the same as G0.
+        dA, _ = stack_backward(G, caches, skip)
+        np.testing.assert_allclose(dA, env["G0"], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        yield env
+
+
+def _jacobian_envs(rng):
+    """One example through two residual blocks: J_1, J_2 and the Jacobian of the pair."""
+    for n, activation in ((3, "tanh"), (2, "identity")):
+        A, _ = make_block(rng, (1, n), activation)
+        blocks = [make_block(rng, (1, n), activation)[1] for _ in range(2)]
+        a0 = A[0]
+        a1 = forward(A, blocks[0], activation)[0][0]
+        _, g_prime = ACTIVATIONS[activation]
+        J1, J2 = block_jacobian(a0, blocks[0], activation), block_jacobian(a1, blocks[1], activation)
+        yield {"n": n, "g'": g_prime, "I": np.eye(n), "a0": a0, "a1": a1,
+               "W1": blocks[0]["W"], "b1": blocks[0]["b"], "W2": blocks[1]["W"],
+               "b2": blocks[1]["b"], "J_1": J1, "J_2": J2,
+               "da2/da0": two_block_jacobian(J1, J2), "__ranges__": {"l": (1, 2)}}
+
+
+FORMULAS = {
+    "block": Case(_block_envs),
+    "forward": Case(_block_envs),
+    "block-backward": Case(_block_envs),
+    "backward": Case(_block_envs),
+    "stack": Case(_stack_envs),
+    "jacobian": Case(_jacobian_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)
