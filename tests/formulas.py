@@ -488,6 +488,13 @@ class Shaped(Node):
 
 
 @dataclass
+class Named(Node):
+    """An underbrace that names its part: the part must equal the name's value."""
+    arg: Node
+    name: Node
+
+
+@dataclass
 class SetLit(Node):
     items: list[Node]
     #: {f(a), \dots, f(b)}: the item written with a hole, and the first and last value
@@ -877,8 +884,12 @@ class Parser:
                 return arg
             self.next()
             shape = self.group_tokens()
-            if any(t.startswith("TEXT:") for t in shape):
-                return Shaped(arg, None)
+            if any(t.startswith("TEXT:") and not _in_script(shape, k)
+                   for k, t in enumerate(shape)):
+                return Shaped(arg, None)           # a remark in words: "forward pass"
+            if _is_name_annotation(shape):
+                # \underbrace{-\sum_k p_k \log q_k}_{H(p, q)}: the braced part is H(p, q)
+                return Named(arg, _parse_all(shape))
             return Shaped(arg, shape)
         if tok == r"\begin":
             env = "".join(self.group_tokens())
@@ -1920,6 +1931,11 @@ class Evaluator:
             return arr[:, 0]
         return arr
 
+    def v_Named(self, n: Named):
+        v = self.value(n.arg)
+        _assert_equal(v, self.value(n.name), EXACT_RTOL, EXACT_ATOL, 0)
+        return v
+
     def v_Shaped(self, n: Shaped):
         v = self.value(n.arg)
         if n.shape is not None:
@@ -2073,6 +2089,11 @@ class Evaluator:
         if np.ndim(first) == 0:                       # gradient: the shape of the variable
             return np.array([float(o) for o in outs]).reshape(base.shape)
         return np.stack(outs, axis=-1)                # Jacobian: outputs x inputs
+
+
+def _is_name_annotation(toks: list[str]) -> bool:
+    """H(p, q) under a brace names the part; m, n_l, (n + 1) \times (n + 1) give a shape."""
+    return any(re.fullmatch(r"[A-Za-z]", a) and b == "(" for a, b in zip(toks[:-1], toks[1:], strict=True))
 
 
 def _without_remarks(toks: list[str]) -> list[str]:

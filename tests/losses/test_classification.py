@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, Dyn, formula_test
 
 from snippets.losses.classification import (
     bce_grad,
@@ -39,6 +38,7 @@ from snippets.losses.classification import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, formula_test
 
 #: Numbers of examples: a single one, a few, and more than the 64 entries the checker
 #: tests one by one (above that it checks random directions).
