@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers.dropout import (
     average_output,
@@ -222,3 +223,46 @@ _, CACHE = dropout_forward(np.ones((2, 3)), {}, 0.5, R)
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/dropout.md"
+
+
+def _mode_envs(rng):
+    """Training and evaluation, with the code's output, its mask and its input gradient."""
+    for (m, n), p_keep in [((1, 3), 0.5), ((4, 5), 0.8)]:
+        A = rng.standard_normal((m, n))
+        G = rng.standard_normal((m, n))
+        for train, label in [(True, "training"), (False, "evaluation")]:
+            Z, cache = dropout_forward(A, {}, p_keep, rng, train)
+            mask = cache[0] if train else np.ones((m, n))   # no mask in evaluation
+            dA, _ = dropout_backward(G, cache)
+            yield {"A": A, "Z": Z, "U": mask, "p_keep": p_keep, "G": G, "m": m, "n": n,
+                   "dA": dA, "dLoss/dA": dA, "__case__": label}
+
+
+def _outcome_envs(rng):
+    """A mask entry takes two values, 1 (probability p_keep) and 0: U and Z hold both
+    outcomes along a last axis, and E and Var are the exact mean and variance over them."""
+    for p_keep in (0.25, 0.5, 0.9, 1.0):
+        A = rng.standard_normal((2, 3))
+        outcomes = np.stack([np.ones_like(A), np.zeros_like(A)], axis=-1)
+        weights = np.array([p_keep, 1.0 - p_keep])
+        mean = lambda v, w=weights: np.asarray(v) @ w
+        yield {"A": A, "U": outcomes, "Z": A[..., None] * outcomes / p_keep,
+               "p_keep": p_keep, "m": 2, "n": 3, "E": mean,
+               "Var": lambda v, mean=mean: mean(np.asarray(v) ** 2) - mean(v) ** 2,
+               "SE": lambda n, p=p_keep: standard_error(p, n), "n_draws": 400,
+               "__ranges__": {"j": "n"}}
+
+
+FORMULAS = {
+    "forward": Case(_mode_envs),
+    "expectation": Case(_outcome_envs),
+    "variance": Case(_outcome_envs),
+    "backward": Case(_mode_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers.embedding import (
     embedding_backward,
@@ -205,3 +206,37 @@ _, CACHE = embedding_forward(np.array([0, 2]), E3)
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/embedding.md"
+
+
+def _embedding_envs(forward):
+    """A batch of ids with repeats, the table, and the code's results under the page's names;
+    the ids are labels, 0-based in code and read 1-based like every index on the page."""
+    def envs(rng):
+        for m, n_vocab, n_emb in [(1, 3, 2), (6, 4, 3)]:
+            xi = rng.integers(0, n_vocab, m)
+            if m > 1:
+                xi[-1] = xi[0]                                  # at least one repeat
+            E = rng.standard_normal((n_vocab, n_emb))
+            Z = forward(xi, {"E": E})
+            _, cache = embedding_forward(xi, {"E": E})
+            G = rng.standard_normal((m, n_emb))
+            dE = embedding_backward(G, cache)[1]["E"]
+            yield {"xi": xi, "E": E, "Z": Z, "G": G, "m": m, "n_vocab": n_vocab, "n_emb": n_emb,
+                   "dE": dE, "dLoss/dE": dE, "__labels__": ("xi",),
+                   "e": lambda label, n=n_vocab: one_hot(np.array([int(label) - 1]), n)[0],
+                   "__ranges__": {"j": "n_vocab", "k": "n_emb"}}
+    return envs
+
+
+FORMULAS = {
+    "forward": Case(_embedding_envs(lambda ids, p: embedding_forward(ids, p)[0])),
+    "one-hot": Case(_embedding_envs(embedding_forward_one_hot)),
+    "backward": Case(_embedding_envs(lambda ids, p: embedding_forward(ids, p)[0])),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

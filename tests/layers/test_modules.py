@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.foundations import gradient_checking as gc
 from snippets.layers.modules import (
@@ -606,3 +607,153 @@ _, DENSE_CACHE = dense_forward(np.ones((1, 2)), GOOD)
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/modules.md"
+
+#: (m, n_in, n_out) of the dense layers the formula checks bind: a batch of one and more.
+FORMULA_DENSE = [(1, 2, 3), (4, 3, 2)]
+
+
+def _dense_envs(rng):
+    """A dense layer, its upstream gradient G and the code's results, under the page's names."""
+    for m, n_in, n_out in FORMULA_DENSE:
+        A, W = rng.standard_normal((m, n_in)), rng.standard_normal((n_in, n_out))
+        b = rng.standard_normal(n_out)
+        Z, cache = dense_forward(A, {"W": W, "b": b})
+        G = rng.standard_normal(Z.shape)
+        dA, d = dense_backward(G, cache)
+        J = np.einsum("pi,jq->pqij", np.eye(m), W)      # dz_pq / da_ij = [p = i] W_jq
+        yield {"A": A, "W": W, "b": b, "Z": Z, "G": G, "m": m, "n_in": n_in, "n_out": n_out,
+               "dLoss/dZ": G, "dz/dA": J, "J": J, "dA": dA, "dW": d["W"], "db": d["b"],
+               "__ranges__": {"j": "n_in", "k": "n_out"}}
+
+
+def _jacobian_envs(rng):
+    for env in _dense_envs(rng):
+        env["dA"] = backward_through_jacobian(env["G"], env["J"])   # eq. (1) as coded
+        yield env
+
+
+def _pair_envs(forward, backward, ties=False):
+    def envs(rng):
+        for m, n in [(1, 1), (3, 4)]:
+            if ties:      # small integers: many entries of A and V are equal
+                A, V = rng.integers(-2, 3, (m, n)).astype(float), rng.integers(-2, 3, (m, n)).astype(float)
+            else:
+                A, V = rng.standard_normal((m, n)), rng.standard_normal((m, n))
+            Z, cache = forward((A, V), {})
+            G = rng.standard_normal(Z.shape)
+            (dA, dV), _ = backward(G, cache)
+            yield {"A": A, "V": V, "Z": Z, "G": G, "m": m, "n": n, "dA": dA, "dV": dV}
+    return envs
+
+
+def _fan_out_envs(rng):
+    for shape in [(1, 1), (3, 4)]:
+        A = rng.standard_normal(shape)
+        _, cache = copy_forward(A, {})
+        G_first, G_second = rng.standard_normal(shape), rng.standard_normal(shape)
+        dA, _ = copy_backward((G_first, G_second), cache)
+        yield {"A": A, "G_first": G_first, "G_second": G_second, "dA": dA}
+
+
+def _square_envs(rng):
+    for shape in [(1, 1), (3, 4)]:
+        A = rng.standard_normal(shape)
+        _, cache = square_forward(A, {})
+        G = rng.standard_normal(shape)
+        yield {"A": A, "G": G, "dA": square_backward(G, cache)[0]}
+
+
+def _bias_envs(rng):
+    for m, n in [(1, 3), (5, 2)]:
+        A, b = rng.standard_normal((m, n)), rng.standard_normal(n)
+        Z, cache = broadcast_add_forward((A, b), {})
+        G = rng.standard_normal(Z.shape)
+        (_, db), _ = broadcast_add_backward(G, cache)
+        yield {"A": A, "b": b, "Z": Z, "G": G, "m": m, "n": n, "db": db,
+               "__ranges__": {"k": "n"}}
+
+
+def _activation_envs(rng):
+    for name in sorted(ACTIVATIONS):
+        Z = rng.normal(scale=2.0, size=(3, 4))
+        A, cache = activation_forward(Z, {}, name)
+        dA = rng.standard_normal(A.shape)                # the upstream gradient here
+        dZ, _ = activation_backward(dA, cache)
+        g, g_prime = ACTIVATIONS[name]
+        yield {"Z": Z, "A": A, "g": g, "g'": g_prime, "m": 3, "n": 4, "dA": dA, "dZ": dZ}
+
+
+def _loss_envs(rng):
+    for m, n_out in [(1, 3), (5, 2)]:
+        Z = rng.standard_normal((m, n_out))
+        y = rng.integers(0, n_out, m)
+        _, cache = cross_entropy_forward(Z, y)
+        Y = np.eye(n_out)[y]
+        P = np.exp(Z) / np.sum(np.exp(Z), axis=1, keepdims=True)
+        yield {"Z": Z, "Y": Y, "Y_hat": P, "m": m, "n_out": n_out,
+               "dZ": cross_entropy_backward(1.0, cache)[0], "__case__": "softmax cross-entropy"}
+        Y = rng.standard_normal((m, n_out))
+        _, cache = squared_error_forward(Z, Y)
+        yield {"Z": Z, "Y": Y, "m": m, "n_out": n_out,
+               "dZ": squared_error_backward(1.0, cache)[0], "__case__": "squared error"}
+
+
+def _network_envs(rng):
+    for sizes, m, activation in [((3, 4, 2), 5, "tanh"), ((2, 3, 3), 1, "sigmoid")]:
+        layers, _ = make_network(rng, sizes, activation)
+        X = rng.standard_normal((m, sizes[0]))
+        y = rng.integers(0, sizes[-1], m)
+        Z2, caches = network_forward(X, layers)
+        _, loss_cache = cross_entropy_forward(Z2, y)
+        dZ2, _ = cross_entropy_backward(1.0, loss_cache)
+        dA1, _ = dense_backward(dZ2, caches[2])              # the module steps, one by one
+        dZ1, _ = activation_backward(dA1, caches[1])
+        _, d_params = network_gradients(X, y, layers)
+        _, g_prime = ACTIVATIONS[activation]
+        yield {"X": X, "W2": layers[2][1]["W"], "Z1": caches[1][0], "g'": g_prime,
+               "dZ2": dZ2, "Delta2": dZ2, "dA1": dA1, "dZ1": dZ1, "dW1": d_params[0]["W"]}
+
+
+def _check_envs(rng):
+    """s is linear in A for a dense layer, so its central difference is exact for any step;
+    a step of 1 leaves only rounding (1e-15), far inside the reader's tolerance."""
+    for env in _dense_envs(rng):
+        A, W, b, G = env["A"], env["W"], env["b"], env["G"]
+        s = lambda x, W=W, b=b, G=G: float(np.sum(G * dense_forward(x, {"W": W, "b": b})[0]))
+        env["s"] = s(A)
+        env["ds/dA"] = central_difference(s, A, h=1.0)
+        yield env
+
+
+def _named(envs):
+    """Also bind each code gradient dX as dLoss/dX: the reader's name for a derivative of
+    the loss with respect to an entry, \\partial L / \\partial x_ij."""
+    def named(rng):
+        for env in envs(rng):
+            grads = {k: v for k, v in env.items() if k.startswith("d") and "/" not in k}
+            yield {**env, **{"dLoss/" + k: v for k, v in grads.items()}}
+    return named
+
+
+FORMULAS = {
+    "jacobian": Case(_named(_jacobian_envs)),
+    "add": Case(_named(_pair_envs(add_forward, add_backward))),
+    "multiply": Case(_named(_pair_envs(multiply_forward, multiply_backward))),
+    "maximum": Case(_named(_pair_envs(maximum_forward, maximum_backward, ties=True))),
+    "fan-out": Case(_named(_fan_out_envs)),
+    "square": Case(_named(_square_envs)),
+    "broadcast": Case(_named(_bias_envs)),
+    "dense-forward": Case(_named(_dense_envs)),
+    "dense-backward": Case(_named(_dense_envs)),
+    "activation": Case(_named(_activation_envs)),
+    "losses": Case(_named(_loss_envs)),
+    "network": Case(_named(_network_envs)),
+    "check": Case(_named(_check_envs)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)
