@@ -280,6 +280,8 @@ def statements(tex: str) -> list[Statement]:
         for k, piece in enumerate(pieces):
             if not piece:
                 continue
+            if piece[0].startswith("TEXT:") and piece[0][5:].strip() == "for" and len(piece) > 1:
+                piece = piece[1:]          # "for k = 1, \dots, K": a range
             if piece[0].startswith("TEXT:") and all(
                     re.fullmatch(r"\w+", t) or t.startswith("TEXT:") for t in piece[1:]):
                 # words alone, "every weight 0:", name the case the next statements hold in
@@ -401,6 +403,9 @@ class Apply(Node):
     fn: Node | str
     args: list[Node]
     paren: bool = True
+    #: f(x)^2 squares the value of f; b (y - x^2)^2 squares only the parenthesis: which one
+    #: is known when f is looked up, so a power written after the parenthesis waits here.
+    power: Node | None = None
 
 
 @dataclass
@@ -412,6 +417,20 @@ class Reduce(Node):
     cond: tuple | None      # (relation, node)
     body: Node
     over: Node | None = None  # \sum_{i \in S}
+
+
+@dataclass
+class Limit(Node):
+    """lim_{h -> a} E: E evaluated at a +- a small step, averaged (a central difference)."""
+    var: Node
+    to: Node
+    body: Node
+
+
+@dataclass
+class DomainOf(Node):
+    """The candidates of a reduction over a variable that is not an index (the test's)."""
+    var: str
 
 
 @dataclass
@@ -462,6 +481,8 @@ class Shaped(Node):
 @dataclass
 class SetLit(Node):
     items: list[Node]
+    #: {f(a), \dots, f(b)}: the item written with a hole, and the first and last value
+    elided: tuple[list[str], Node, Node] | None = None
 
 
 @dataclass
@@ -594,7 +615,7 @@ class Parser:
                 return Reals(dims)
             return Reals([])
         items = _split_top(self._until(r"\}"), lambda ts, i: ts[i] == ",")
-        return SetLit([Parser(it).expr() for it in items])
+        return _set_literal(items)
 
     def _until(self, close: str) -> list[str]:
         depth, out = 0, []
@@ -703,6 +724,13 @@ class Parser:
             elif tok == "(" and self._callable_syntax(node):
                 args = self.paren_args()
                 node = Apply(node, args)
+                if self.peek() == "^" and self.peek(1) != r"\top":
+                    self.next()
+                    toks = self.group_tokens()
+                    if toks == [r"\top"]:
+                        node = Transpose(node)
+                    else:
+                        node.power = _parse_all(toks)
             else:
                 return node
 
@@ -747,6 +775,9 @@ class Parser:
         out = []
         for it in items:
             p = Parser(it)
+            if any(t in _RELATIONS for t in it):
+                out.append(p.chain())         # P(i \in B): an event, for a bound function
+                continue
             out.append(p.expr())
             if p.peek() is not None:
                 raise Unreadable(f"could not read the argument {' '.join(it)!r}")
@@ -798,6 +829,23 @@ class Parser:
             return Apply("sqrt", [self.parse_group_expr()])
         if tok == r"\sum":
             return self.reduction("sum")
+        if tok == r"\lim":
+            if self.peek() != "_":
+                raise Unreadable("a limit with no variable")
+            self.next()
+            sub = self.group_tokens()
+            if r"\to" not in sub:
+                raise Unreadable(f"the limit {' '.join(sub)}")
+            k = sub.index(r"\to")
+            var = Parser(sub[:k]).factor_no_call()
+            return Limit(var, _parse_all(sub[k + 1:]), self.term())
+        if tok == r"\Delta" and self.peek() is not None and (
+                re.fullmatch(r"[A-Za-z]", self.peek()) or self.peek() in (r"\mathbf", r"\boldsymbol")):
+            inner = self.atom()          # Delta x: the increment of x, one name
+            if isinstance(inner, Sym):
+                inner.base = "Delta" + inner.base
+                return inner
+            raise Unreadable("Delta before an expression")
         if tok in (r"\max", r"\min") and self.peek() == "_":
             return self.reduction(tok[1:])
         if tok == r"\operatorname":
@@ -857,7 +905,7 @@ class Parser:
         if tok == r"\partial":
             raise Unreadable("a bare \\partial")
         if tok == r"\pi":
-            return Num(math.pi)
+            return Sym("pi", tex=tok)      # the number pi, unless the test binds pi (a permutation)
         if tok.startswith("\\") and tok[1:] in GREEK:
             name = {"lambda": "lam", "eta": "lr"}.get(tok[1:], tok[1:])
             return Sym(name, tex=tok)
@@ -869,7 +917,7 @@ class Parser:
             return Text(tok[5:])
         if tok == r"\{":
             items = _split_top(self._until(r"\}"), lambda ts, i: ts[i] == ",")
-            return SetLit([Parser(it).expr() for it in items])
+            return _set_literal(items)
         if re.fullmatch(r"[A-Za-z]", tok):
             if tok == "e" and self.peek() == "^":
                 self.next()
@@ -950,7 +998,7 @@ class Parser:
         if self.peek() == "_":
             self.next()
             sub = self.group_tokens()
-            if "=" in sub:
+            if "=" in sub and re.fullmatch(r"[a-z]", "".join(sub[:sub.index("=")])):
                 k = sub.index("=")
                 var = "".join(sub[:k])
                 lo = _parse_all(sub[k + 1:])
@@ -965,17 +1013,26 @@ class Parser:
             elif len(sub) == 1 and re.fullmatch(r"[a-z]", sub[0]):
                 var = sub[0]
             else:
-                raise Unreadable(f"the range {' '.join(sub)!r} of a {op}")
+                var, cond = self._domain_variable(sub, op)
+                over = DomainOf(var)
         if self.peek() == "^":
             self.next()
             hi = _parse_all(self.group_tokens())
-        if op == "sum":
-            body = self.term()
-        else:
-            if var is None:
-                raise Unreadable(f"{op} with no index")
-            body = self.factor()
+        if var is None:
+            raise Unreadable(f"{op} with no index")
+        body = self.term()
         return Reduce(op, var, lo, hi, cond, body, over)
+
+    def _domain_variable(self, sub: list[str], op: str):
+        """max over the unit vectors u, min over eta: the variable and its condition."""
+        try:
+            chain = Parser(sub).chain()
+        except Unreadable:
+            raise Unreadable(f"the range {' '.join(sub)!r} of a {op}") from None
+        names = {n.base + n.marks for part in chain.parts for n in _walk(part) if isinstance(n, Sym)}
+        if len(names) != 1:
+            raise Unreadable(f"the range {' '.join(sub)!r} of a {op}")
+        return names.pop(), (chain if chain.rels else None)
 
     def environment(self, env: str) -> Node:
         depth, body = 0, []
@@ -1009,6 +1066,26 @@ class Parser:
                         raise Unreadable("a matrix with elided entries (\\vdots, \\cdots)")
             return Matrix([[_parse_all(c) for c in row] for row in cells])
         raise Unreadable(f"the environment {env}")
+
+
+def _set_literal(items: list[list[str]]) -> SetLit:
+    r"""A listed set; {f(a), \dots, f(b)} stands for f(a), f(a + 1), ..., f(b)."""
+    dots = [k for k, it in enumerate(items) if it in ([r"\dots"], [r"\ldots"])]
+    if not dots:
+        return SetLit([Parser(it).expr() for it in items])
+    if len(items) != 3 or dots != [1]:
+        raise Unreadable("an elided set other than {first, \\dots, last}")
+    first, last = items[0], items[2]
+    pre = 0
+    while pre < min(len(first), len(last)) and first[pre] == last[pre]:
+        pre += 1
+    post = 0
+    while post < min(len(first), len(last)) - pre and first[-1 - post] == last[-1 - post]:
+        post += 1
+    template = first[:pre] + ["__HOLE__"] + first[len(first) - post:]
+    a = _parse_all(first[pre:len(first) - post])
+    b = _parse_all(last[pre:len(last) - post])
+    return SetLit([], (template, a, b))
 
 
 def _parse_all(toks: list[str]) -> Node:
@@ -1058,7 +1135,7 @@ def _is_fn(v) -> bool:
 
 
 def _is_scalar(v) -> bool:
-    return isinstance(v, int | float | np.floating | np.integer | bool) or (
+    return isinstance(v, int | float | complex | np.number | bool) or (
         isinstance(v, np.ndarray) and v.ndim == 0)
 
 
@@ -1076,7 +1153,27 @@ def _arr(v):
     return v
 
 
+def _power(base, exp):
+    if not _is_scalar(exp):
+        raise Mismatch("a power with a non-scalar exponent")
+    if not _is_scalar(base) and not isinstance(base, RandomVar) and \
+            np.ndim(_arr(base)) == 2 and exp not in (1, 2):
+        raise Unreadable("a matrix power")
+    if isinstance(base, RandomVar):
+        return RandomVar(np.power(base.v, exp))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        return elementwise(lambda x: np.power(x, exp) if not _is_scalar(x) else x ** exp, base)
+
+
+def _rv_op(op, a, b):
+    av = a.v if isinstance(a, RandomVar) else a
+    bv = b.v if isinstance(b, RandomVar) else b
+    return RandomVar(op(av, bv))
+
+
 def mul(a, b):
+    if isinstance(a, RandomVar) or isinstance(b, RandomVar):
+        return _rv_op(np.multiply, a, b)
     if isinstance(a, ScaledOnes) and not _is_scalar(b):
         return mul(a.c, mul(OnesVec(a.row), b))
     if isinstance(b, ScaledOnes) and not _is_scalar(a):
@@ -1213,6 +1310,8 @@ def _densify(v, like):
 
 
 def add(a, b, sign=1.0):
+    if isinstance(a, RandomVar) or isinstance(b, RandomVar):
+        return _rv_op(lambda x, y: x + sign * y, a, b)
     lazy = (OnesVec, ScaledOnes, Broadcast, OuterOnes)
     if isinstance(a, lazy) and isinstance(b, lazy):
         if isinstance(a, ScaledOnes | OnesVec) and isinstance(b, ScaledOnes | OnesVec):
@@ -1278,12 +1377,17 @@ class Evaluator:
     # names -----------------------------------------------------------------------
     def sub_text(self, toks: list[str]) -> str:
         out = []
+        bound = set(self.env.get("__bound__", ()))
         for t in toks:
-            if t.startswith("TEXT:"):
+            if t in bound and _is_scalar(self.env.get(t)):
+                out.append(str(int(self.env[t])))      # B_k with k = 2: B_2
+            elif t.startswith("TEXT:"):
                 out.append(t[5:].strip().replace(" ", "_"))
             elif t.startswith("\\"):
                 name = t[1:]
-                out.append({"lambda": "lam", "mathcal": "cal_", "ast": "*"}.get(name, name))
+                if name in ("mathbf", "boldsymbol", "bm"):
+                    continue
+                out.append({"lambda": "lam", "mathcal": "cal_", "ast": "*", "eta": "lr"}.get(name, name))
             elif t in ("{", "}", " "):
                 continue
             else:
@@ -1389,6 +1493,18 @@ class Evaluator:
         return set(self.ranges) | set(self.env.get("__bound__", ()))
 
     def lookup(self, sym: Sym):
+        value = self._lookup(sym)
+        if isinstance(value, Dyn):
+            try:
+                return value.fn(self.env)
+            except KeyError as err:
+                missing = err.args[0] if err.args else None
+                if missing in self.ranges:
+                    raise FreeIndex(missing) from None   # w before batch k: k runs first
+                raise
+        return value
+
+    def _lookup(self, sym: Sym):
         env = self.env
         name = self.base_name(sym)
         if sym.sub is None:
@@ -1396,6 +1512,8 @@ class Evaluator:
                 return env[name]
             if name in self.index_names():
                 raise FreeIndex(name)
+            if name == "pi":
+                return math.pi
             raise KeyError(name)
         literal = self.full_name(sym)
         if literal in env:
@@ -1421,6 +1539,8 @@ class Evaluator:
         raise KeyError(f"{name} (indexed by {sym.sub})")
 
     def _take(self, v, idx, name):
+        if isinstance(v, RandomVar):
+            return v[tuple(idx)]
         if isinstance(v, FnValue):
             return IndexedValue(float(np.asarray(v.value)[tuple(idx)]), v.fn, idx)
         if callable(v):
@@ -1495,14 +1615,7 @@ class Evaluator:
         raise Unreadable(n.op)
 
     def v_Power(self, n: Power):
-        base = self.value(n.base)
-        exp = self.value(n.exp)
-        if not _is_scalar(exp):
-            raise Mismatch("a power with a non-scalar exponent")
-        if not _is_scalar(base) and np.ndim(_arr(base)) == 2 and exp != 2 and exp != 1:
-            raise Unreadable("a matrix power")
-        with np.errstate(over="raise", invalid="raise", divide="raise"):
-            return elementwise(lambda x: np.power(x, exp) if not _is_scalar(x) else x ** exp, base)
+        return _power(self.value(n.base), self.value(n.exp))
 
     def v_Transpose(self, n: Transpose):
         return transpose(self.value(n.arg))
@@ -1515,6 +1628,22 @@ class Evaluator:
         return self._take(v, idx, "(...)")
 
     def v_Apply(self, n: Apply):
+        if n.power is None:
+            return self._apply(n)
+        exp = self.value(n.power)
+        fn = n.fn
+        target = None
+        if isinstance(fn, Sym):
+            try:
+                target = self._fn_or_value(fn)
+            except Unbound:
+                target = None
+        if target is not None and not _is_fn(target) and n.paren and len(n.args) == 1:
+            # b (y - x^2)^2: the value times the squared parenthesis
+            return mul(target, _power(self.value(n.args[0]), exp))
+        return _power(self._apply(n), exp)
+
+    def _apply(self, n: Apply):
         fn = n.fn
         if isinstance(fn, str) and not n.args:
             if fn in self.env and callable(self.env[fn]):
@@ -1574,8 +1703,14 @@ class Evaluator:
         raise Unbound(self.full_name(sym))
 
     def call(self, fn, args: list[Node]):
+        if isinstance(fn, LazyFn):
+            return fn.fn(self, *args)
+        if any(isinstance(a, Chain) for a in args):
+            raise Unreadable("an event as the argument of a function that is not lazy")
         vals = [self.value(a) for a in args]
         vals = [v.value if isinstance(v, FnValue) else v for v in vals]
+        if isinstance(fn, EnvFn):
+            return fn.fn(self.env, *vals)
         vals = [_arr(v) if isinstance(v, Row) else v for v in vals]
         out = fn(*vals)
         return out
@@ -1598,6 +1733,26 @@ class Evaluator:
 
     def _reduce_values(self, n: Reduce):
         var = n.var
+        if isinstance(n.over, DomainOf):
+            domains = self.env.get("__domain__", {})
+            if var not in domains:
+                raise Unbound(f"__domain__[{var!r}] (the candidates of a {n.op} over {var})")
+            domain = list(domains[var])
+            if isinstance(n.cond, Chain):
+                keep = []
+                for d in domain:
+                    saved = self.env.get(var, _MISSING)
+                    self.env[var] = d
+                    try:
+                        if all(self.relation_holds(n.cond)):
+                            keep.append(d)
+                    finally:
+                        if saved is _MISSING:
+                            self.env.pop(var, None)
+                        else:
+                            self.env[var] = saved
+                domain = keep
+            return self._over(n, var, domain)
         if n.over is not None:
             domain = list(self.value(n.over))
         else:
@@ -1610,8 +1765,18 @@ class Evaluator:
                 raise Unreadable(f"the range of the index {var} (give it bounds)")
             domain = list(range(lo, hi + 1))     # page values: 1, ..., hi
         if n.cond is not None:
-            other = self.value(n.cond[1])
+            partner = n.cond[1]
+            if isinstance(partner, Sym) and partner.sub is None and partner.base in self.ranges \
+                    and partner.base not in self.env and n.op == "sum":
+                # sum over i != j with neither bound: every ordered pair of distinct indices
+                inner = Reduce("sum", partner.base, None, None, ("!=", Sym(var)), n.body)
+                outer = Reduce("sum", var, n.lo, n.hi, None, inner, n.over)
+                return self._reduce_values(outer)
+            other = self.value(partner)
             domain = [d for d in domain if d != int(other)]
+        return self._over(n, var, domain)
+
+    def _over(self, n: Reduce, var: str, domain: list):
         if not domain:
             raise Mismatch(f"an empty {n.op} over {var}")
         out = []
@@ -1637,6 +1802,27 @@ class Evaluator:
         if isinstance(r, tuple):
             raise Unreadable(f"a sum over {var} without bounds, where {var} starts at {r[0]}")
         return self.env[r] if isinstance(r, str) else r
+
+    def v_Limit(self, n: Limit):
+        if not isinstance(n.var, Sym):
+            raise Unreadable("a limit in something other than a variable")
+        name = self.base_name(n.var)
+        a = float(self.value(n.to))
+        h = FD_STEP * max(1.0, abs(a))
+        saved = self.env.get(name, _MISSING)
+        vals = []
+        try:
+            for s in (+1.0, -1.0):
+                self.env[name] = a + s * h
+                vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+        finally:
+            if saved is _MISSING:
+                self.env.pop(name, None)
+            else:
+                self.env[name] = saved
+        self.approx = True
+        out = (vals[0] + vals[1]) / 2.0
+        return float(out) if out.ndim == 0 else out
 
     def v_Norm(self, n: Norm):
         v = np.asarray(_arr(self.value(n.arg)), dtype=float)
@@ -1669,6 +1855,8 @@ class Evaluator:
                 out.append(bool(np.all(np.isclose(a, b, rtol=EXACT_RTOL, atol=EXACT_ATOL))))
             elif rel == "!=":
                 out.append(bool(np.all(a != b)))
+            elif rel == "in":
+                out.append(bool(np.all(np.isin(a, np.asarray(b)))))
             else:
                 op = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
                 if rel not in op:
@@ -1709,7 +1897,7 @@ class Evaluator:
                     raise Unbound(f"__case__ (the label of the branch: {label!r})")
                 ok &= self.env["__case__"] == label
                 continue
-            if any(t.startswith("TEXT:") for t in part):
+            if any(t.startswith("TEXT:") and not _in_script(part, k) for k, t in enumerate(part)):
                 raise Unreadable(f"prose in a condition: {' '.join(part)}")
             chain = Parser(part).chain()
             ok &= all(self.relation_holds(chain))
@@ -1745,7 +1933,18 @@ class Evaluator:
         raise Unreadable("a space outside a membership")
 
     def v_SetLit(self, n: SetLit):
-        return [self.value(i) for i in n.items]
+        if n.elided is None:
+            return [self.value(i) for i in n.items]
+        template, a, b = n.elided
+        lo, hi = self.value(a), self.value(b)
+        if not (float(lo).is_integer() and float(hi).is_integer()):
+            raise Mismatch(f"an elided set from {lo} to {hi}, not whole numbers")
+        out = []
+        for v in range(int(lo), int(hi) + 1):
+            toks = [t for piece in template for t in (["(", str(v), ")"] if piece == "__HOLE__"
+                                                       else [piece])]
+            out.append(self.value(_parse_all(toks)))
+        return out
 
     def v_Grad(self, n: Grad):
         if n.sub is None:
@@ -1757,7 +1956,8 @@ class Evaluator:
                     raise Unbound("grad_" + self._plain_name(n.arg.fn))
                 return self.call(fn, n.arg.args)
             if name in self.env:
-                return self.env[name]
+                value = self.env[name]
+                return value.fn(self.env) if isinstance(value, Dyn) else value
             raise Unbound(name)
         return self.derivative_atom(n.arg, n.sub)
 
@@ -1790,6 +1990,7 @@ class Evaluator:
         for key in keys:
             if key in self.env:
                 v = self.env[key]
+                v = v.fn(self.env) if isinstance(v, Dyn) else v
                 return self._take(v, idx, key) if idx else v
         if den_idx and len(den_name) == 1 and den_name.islower():
             upper = f"d{num_name}/d{den_name.upper()}"
@@ -1862,6 +2063,19 @@ class Evaluator:
         return np.stack(outs, axis=-1)                # Jacobian: outputs x inputs
 
 
+def _in_script(toks: list[str], k: int) -> bool:
+    """Is toks[k] inside a subscript or superscript group, as in T_{\text{w}}?"""
+    depth = 0
+    for j in range(k - 1, -1, -1):
+        if toks[j] == "}":
+            depth += 1
+        elif toks[j] == "{":
+            if depth == 0:
+                return j > 0 and toks[j - 1] in ("_", "^")
+            depth -= 1
+    return False
+
+
 def _index_spellings(toks: list[str]) -> list[str]:
     """The index atoms of a subscript as written: "ij" -> ["i", "j"], "i y_i" -> ["i", "y_i"]."""
     items = _split_top(toks, lambda ts, i: ts[i] == ",")
@@ -1899,6 +2113,49 @@ class IndexedFn:
     def __call__(self, *args):
         out = np.asarray(self.fn(*args))
         return float(out[tuple(self.idx)])
+
+
+class RandomVar:
+    """A random variable on a finite, equally likely sample space: its value at each outcome.
+
+    An array of them (W_jk, a_j) has the outcomes on its last axis; arithmetic between
+    random variables is outcome by outcome, and Var and E (bound by the test) average over
+    the outcomes exactly.
+    """
+
+    def __init__(self, outcomes):
+        self.v = np.asarray(outcomes, dtype=float)
+
+    def __getitem__(self, idx):
+        return RandomVar(self.v[idx])
+
+
+class Dyn:
+    """A binding whose value depends on the other bindings at the point: w before batch k."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+class LazyFn:
+    """A function that receives its arguments unevaluated, with the evaluator: E[...] and
+    P(...) evaluate them over every outcome of a distribution the test enumerates."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args):
+        raise TypeError("a LazyFn is called by the evaluator")
+
+
+class EnvFn:
+    """A bound function that also reads the other bindings at the point (D_u reads u)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args):
+        raise TypeError("an EnvFn is called by the evaluator")
 
 
 class FnValue:
@@ -1953,6 +2210,10 @@ class Case:
     envs: Callable[[np.random.Generator], Iterable[dict]]
     approx_rtol: float | None = None     # for parts joined by \approx: the stated tolerance
     why_approx: str = ""
+    #: Relations the page states as what would hold under an assumption the case does not
+    #: meet ("a convex loss would satisfy <="): they must fail at every point of the case.
+    refuted: tuple[str, ...] = ()
+    why_refuted: str = ""
 
 
 @dataclass
@@ -2158,6 +2419,11 @@ def _compare_chain(ev: Evaluator, chain: Chain, case: Case) -> None:
             a_, b_ = _dense(a), _dense(b)
             op = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
                   "!=": np.not_equal}[rel]
+            if rel in case.refuted:
+                if np.any(op(a_, b_)):
+                    raise Mismatch(f"the relation {rel} between parts {k + 1} and {k + 2} was "
+                                   f"to fail here ({case.why_refuted}), but holds: {a_} {rel} {b_}")
+                continue
             if not np.all(op(a_, b_)):
                 raise Mismatch(f"the relation {rel} between parts {k + 1} and {k + 2} fails: "
                                f"{a_} {rel} {b_}")

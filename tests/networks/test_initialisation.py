@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
+from formulas import Case, RandomVar, formula_test
 
 from snippets.models import logistic_regression
 from snippets.networks import backpropagation
@@ -368,6 +368,29 @@ def _symmetry_envs(rng):
     yield env
 
 
+def _variance_envs(rng):
+    """Weights and inputs as random variables on a small sample space, enumerated exactly.
+
+    Each weight is +s or -s and each input a or a', all independent and equally likely:
+    16 outcomes for two inputs and one output. The weights have mean 0, and the inputs
+    share one distribution, so the second moments are equal, as eq. (3) assumes.
+    """
+    import itertools
+
+    s, levels = 0.7, (0.5, 2.0)
+    n_in, n_out = 2, 1
+    outcomes = list(itertools.product((-s, s), (-s, s), levels, levels))
+    W = np.array([[[o[0] for o in outcomes]], [[o[1] for o in outcomes]]])  # (2, 1, 16)
+    a = np.array([[o[2] for o in outcomes], [o[3] for o in outcomes]])      # (2, 16)
+    z = np.einsum("jko,jo->ko", W, a)                                      # (1, 16)
+    var_W, mean_square = float(np.var(W)), float(np.mean(a**2))
+    yield {"W": RandomVar(W), "a": RandomVar(a), "z": RandomVar(z), "n_in": n_in,
+           "Var": lambda X: float(np.var(X.v)), "E": lambda X: float(np.mean(X.v)),
+           "__ranges__": {"k": n_out}}
+    # the code computes the last part of eq. (3) from the same two moments
+    assert preactivation_variance(n_in, var_W, mean_square) == n_in * var_W * mean_square
+
+
 def _hessian_envs(rng):
     for m, n in [(1, 1), (6, 2), (20, 3)]:
         X = rng.standard_normal((m, n))
@@ -383,29 +406,39 @@ def _flat(params):
 
 
 def _swap_envs(rng):
-    X, y, params = _small_net(rng)
-    shapes = [t.shape for pair in params for t in pair]
+    """A trained network and the same network with its two hidden units swapped.
 
-    def unflat(theta):
+    The swapped start trains into exactly the swapped network (tested above), so the
+    swap of the trained network stands for the second run. 200 steps separate the units
+    enough for the midpoint to be worse on every seed tried (20 of 20).
+    """
+    X, y = xor_data(rng, 60)
+    start = random_params(rng, 2, 2, 2, scale=1.0)
+    theta, _ = train(X, y, start, "tanh", lr=0.5, n_iters=200)
+    theta_swapped = swap_hidden_units(theta, 0, 1)
+    shapes = [t.shape for pair in theta for t in pair]
+
+    def unflat(vector):
         out, k = [], 0
         for shape in shapes:
             size = int(np.prod(shape))
-            out.append(theta[k:k + size].reshape(shape))
+            out.append(vector[k:k + size].reshape(shape))
             k += size
         return [(out[0], out[1]), (out[2], out[3])]
 
-    swapped = swap_hidden_units(params, 0, 2)
-    mid = midpoint(params, swapped)
-    yield {"theta": _flat(params), "theta'": _flat(swapped),
-           "Loss": lambda theta: loss(X, y, unflat(theta)) if not np.allclose(theta, _flat(mid))
-           else loss(X, y, mid)}
+    middle = _flat(midpoint(theta, theta_swapped))
+    yield {"theta": _flat(theta), "theta'": _flat(theta_swapped),
+           "Loss": lambda v: loss(X, y, midpoint(theta, theta_swapped))
+           if np.array_equal(v, middle) else loss(X, y, unflat(v))}
 
 
 FORMULAS = {
     "network": Case(_network_envs),
     "symmetry": Case(_symmetry_envs),
+    "variance": Case(_variance_envs),
     "hessian": Case(_hessian_envs),
-    "swap": Case(_swap_envs),
+    "swap": Case(_swap_envs, refuted=("<=",),
+                 why_refuted="a convex loss would satisfy it; a network's loss does not"),
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
