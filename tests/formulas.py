@@ -1109,6 +1109,13 @@ def _set_literal(items: list[list[str]]) -> SetLit:
 
 
 def _parse_all(toks: list[str]) -> Node:
+    return _parse_cached(tuple(toks))
+
+
+@cache
+def _parse_cached(toks: tuple[str, ...]) -> Node:
+    """Parsed once: evaluation reads subscripts and layers of the same tokens many times."""
+    toks = list(toks)
     p = Parser(toks)
     node = p.expr()
     if p.peek() is not None:
@@ -1825,24 +1832,31 @@ class Evaluator:
         return self.env[r] if isinstance(r, str) else r
 
     def v_Limit(self, n: Limit):
+        """The limit from each side, by Richardson extrapolation of two small steps; the two
+        sides must agree, or the limit does not exist and the formula is wrong."""
         if not isinstance(n.var, Sym):
             raise Unreadable("a limit in something other than a variable")
         name = self.base_name(n.var)
         a = float(self.value(n.to))
-        h = FD_STEP * max(1.0, abs(a))
+        h = 1e-4 * max(1.0, abs(a))
         saved = self.env.get(name, _MISSING)
-        vals = []
+        sides = []
         try:
             for s in (+1.0, -1.0):
-                self.env[name] = a + s * h
-                vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+                vals = []
+                for step in (h, h / 2):
+                    self.env[name] = a + s * step
+                    vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+                sides.append(2.0 * vals[1] - vals[0])      # removes the error linear in h
         finally:
             if saved is _MISSING:
                 self.env.pop(name, None)
             else:
                 self.env[name] = saved
+        if not np.allclose(sides[0], sides[1], rtol=FD_RTOL, atol=FD_ATOL):
+            raise Mismatch(f"the limit differs from the two sides: {sides[0]} and {sides[1]}")
         self.approx = True
-        out = (vals[0] + vals[1]) / 2.0
+        out = (sides[0] + sides[1]) / 2.0
         return float(out) if out.ndim == 0 else out
 
     def v_Norm(self, n: Norm):
@@ -2006,10 +2020,14 @@ class Evaluator:
             return self.numeric_derivative(num, den)
         num_name, num_idx, num_tags = self._name_and_index(num)
         den_name, den_idx, den_tags = self._name_and_index(den)
-        idx = list(num_idx)
-        for tag, d in zip(den_tags, den_idx, strict=True):
-            if tag not in num_tags:
-                idx.append(d)
+        if num_tags and set(num_tags) <= set(den_tags):
+            # dl_i / dz_ij: one derivative per entry of z, laid out like z (den order), so
+            # dl_i / dz_ji reads the entry [j, i], a different number
+            idx = list(den_idx)
+        else:
+            # dy_k / dx_j: a Jacobian, outputs first; shared indices only once
+            idx = list(num_idx) + [d for tag, d in zip(den_tags, den_idx, strict=True)
+                                   if tag not in num_tags]
         keys = [f"d{num_name}/d{den_name}"]
         if num_name == "Loss":
             keys.append(f"d{den_name}")
