@@ -2382,8 +2382,10 @@ def check(page: str, section: str, case: Case, rng: np.random.Generator,
             except Unbound as err:
                 raise AssertionError(f"{where}: the test binds no value to {err}\n  in: {st.tex}"
                                      ) from None
-            except (Mismatch, FloatingPointError, ValueError) as err:
-                raise AssertionError(f"{where}: {err}\n  in: {st.tex}") from None
+            except (Mismatch, FloatingPointError, ValueError, IndexError, TypeError,
+                    ZeroDivisionError, KeyError) as err:
+                raise AssertionError(f"{where}: {type(err).__name__}: {err}\n  in: {st.tex}"
+                                     ) from None
     report.parts = sum(len(c.parts) for _, c in chains)
     for _, chain in chains:
         for node in _walk(chain):

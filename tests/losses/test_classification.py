@@ -651,7 +651,11 @@ def _signed_envs(rng, loss_fn, grad_fn):
 
 def _margin_envs(rng, loss_fn, grad_fn):
     for env in _multiclass_envs(rng, loss_fn, grad_fn, MARGIN):
-        Z, y = env["Z"], env["y"]
+        Z, y = env["Z"].copy(), env["y"]
+        Z[0, y[0]] = Z[0].max() + 3.0          # one example far inside the margin: no loss
+        env = {**env, "Z": Z, "M": Z.max(axis=1), "loss": _rows(loss_fn, Z, y, MARGIN),
+               "Loss": loss_fn(Z, y, MARGIN), "dZ": grad_fn(Z, y, MARGIN),
+               "dloss/dZ": np.vstack(_rows(grad_fn, Z, y, MARGIN))}
 
         def k_star(e, Z=Z, y=y):
             row = Z[e["i"] - 1].copy()

@@ -360,6 +360,7 @@ def _cosine_batch_envs(rng):
 def _distance_envs(rng):
     U, V = _pairs(rng)
     V[2] = U[2]                                  # a pair at distance 0
+    V[1] = U[1] + 0.1                            # a dissimilar pair closer than the margin
     d = distance(U, V)
     dd_du, dd_dv = distance_grad(U, V)
     y = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
