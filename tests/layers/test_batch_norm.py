@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers.batch_norm import (
     EPS,
@@ -29,6 +28,7 @@ from snippets.layers.batch_norm import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Batch shapes (m, n): the smallest batch training mode allows (m = 2), one feature, and
 #: wider and taller batches. A batch of one is refused in training mode (tested below).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers import batch_norm
 from snippets.layers.layer_norm import (
@@ -23,6 +22,7 @@ from snippets.layers.layer_norm import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Shapes (m, n) with the eps of the gradient checks: batches of one, one feature, wider
 #: and taller batches. With n = 2 each row of x_hat is (-s, s) with s ~ 1 whatever the

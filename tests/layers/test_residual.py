@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.layers.residual import (
@@ -21,6 +20,7 @@ from snippets.layers.residual import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Batch shapes (m, n): a batch of one, one feature, and larger ones.
 SHAPES = [(1, 1), (1, 4), (5, 1), (6, 3), (9, 5)]
