@@ -127,22 +127,30 @@ def dilate_and_pad(dZ: Array, stride: int, w_ker: int, w_pad: int) -> Array:
 # --8<-- [end:dilate]
 
 
-# --8<-- [start:input-gradient]
-def input_gradient(dZ: Array, K: Array, stride: int, padding: int, w_in: int) -> Array:
-    """dL/dA (m, c_in, w_in): G~ against the flipped kernel, then cropped: eq. (10)."""
-    dZ, K = _check_gradient_and_kernel(dZ, K, stride, padding, w_in)
+# --8<-- [start:full-convolution]
+def padded_input_gradient(dZ: Array, K: Array, stride: int, w_pad: int) -> Array:
+    """dL/dA~ (m, c_in, w_pad): G~ correlated with the flipped kernel, eq. (10)."""
+    dZ, K = _check_scatter(dZ, K, stride, w_pad)
     w_ker = K.shape[2]
-    G_tilde = dilate_and_pad(dZ, stride, w_ker, w_in + 2 * padding)
+    G_tilde = dilate_and_pad(dZ, stride, w_ker, w_pad)
     GW = sliding_window_view(G_tilde, w_ker, axis=2)  # (m, c_out, w_pad, w_ker)
     K_flip = K[:, :, ::-1]                             # K[o, c, w_ker + 1 - u], 1-based
-    dA_pad = np.einsum("ioru,ocu->icr", GW, K_flip)    # sum over o and the taps u
+    return np.einsum("ioru,ocu->icr", GW, K_flip)      # sum over o and the taps u
+# --8<-- [end:full-convolution]
+
+
+# --8<-- [start:input-gradient]
+def input_gradient(dZ: Array, K: Array, stride: int, padding: int, w_in: int) -> Array:
+    """dL/dA (m, c_in, w_in): dL/dA~ without the padded positions, eq. (11)."""
+    dZ, K = _check_gradient_and_kernel(dZ, K, stride, padding, w_in)
+    dA_pad = padded_input_gradient(dZ, K, stride, w_in + 2 * padding)
     return dA_pad[:, :, padding : padding + w_in]      # the padded zeros are no inputs
 # --8<-- [end:input-gradient]
 
 
 # --8<-- [start:backward]
 def backward(dZ: Array, cache: tuple) -> tuple[Array, dict[str, Array]]:
-    """dL/dA and {"K": dL/dK, "b": dL/db} from G = dL/dZ: eqs. (6), (7) and (10)."""
+    """dL/dA and {"K": dL/dK, "b": dL/db} from G = dL/dZ: eqs. (6), (7), (10), (11)."""
     P, K, stride, padding, A_shape = cache
     dZ = _check_upstream(dZ, (A_shape[0], K.shape[0], P.shape[2]))
     dA = input_gradient(dZ, K, stride, padding, A_shape[2])

@@ -123,25 +123,34 @@ def dilate_and_pad(dZ: Array, stride: int, h_ker: int, w_ker: int, h_pad: int,
 # --8<-- [end:dilate]
 
 
-# --8<-- [start:input-gradient]
-def input_gradient(dZ: Array, K: Array, stride: int, padding: int, h_in: int,
-                   w_in: int) -> Array:
-    """dL/dA (m, c_in, h_in, w_in): G~ against the flipped kernel, cropped: eq. (9)."""
-    dZ, K, padding = _check_gradient_and_kernel(dZ, K, stride, padding, h_in, w_in)
+# --8<-- [start:full-convolution]
+def padded_input_gradient(dZ: Array, K: Array, stride: int, h_pad: int,
+                          w_pad: int) -> Array:
+    """dL/dA~ (m, c_in, h_pad, w_pad): G~ against the flipped kernel, eq. (9)."""
+    dZ, K = _check_scatter(dZ, K, stride, h_pad, w_pad)
     _, _, h_ker, w_ker = K.shape
-    h_pad, w_pad = h_in + 2 * padding, w_in + 2 * padding
     G_tilde = dilate_and_pad(dZ, stride, h_ker, w_ker, h_pad, w_pad)
     GW = sliding_window_view(G_tilde, (h_ker, w_ker), axis=(2, 3))
     K_flip = K[:, :, ::-1, ::-1]         # K[o, c, h_ker + 1 - u, w_ker + 1 - v]
     dA_pad = np.tensordot(GW, K_flip, axes=([1, 4, 5], [0, 2, 3]))   # sum over o, u, v
-    dA_pad = dA_pad.transpose(0, 3, 1, 2)          # (m, c_in, h_pad, w_pad)
+    return dA_pad.transpose(0, 3, 1, 2)            # (m, c_in, h_pad, w_pad)
+# --8<-- [end:full-convolution]
+
+
+# --8<-- [start:input-gradient]
+def input_gradient(dZ: Array, K: Array, stride: int, padding: int, h_in: int,
+                   w_in: int) -> Array:
+    """dL/dA (m, c_in, h_in, w_in): dL/dA~ without the padded border, eq. (10)."""
+    dZ, K, padding = _check_gradient_and_kernel(dZ, K, stride, padding, h_in, w_in)
+    h_pad, w_pad = h_in + 2 * padding, w_in + 2 * padding
+    dA_pad = padded_input_gradient(dZ, K, stride, h_pad, w_pad)
     return dA_pad[:, :, padding : padding + h_in, padding : padding + w_in]
 # --8<-- [end:input-gradient]
 
 
 # --8<-- [start:backward]
 def backward(dZ: Array, cache: tuple) -> tuple[Array, dict[str, Array]]:
-    """dL/dA and {"K": dL/dK, "b": dL/db} from G = dL/dZ: eqs. (5), (6) and (9)."""
+    """dL/dA and {"K": dL/dK, "b": dL/db} from G = dL/dZ: eqs. (5), (6), (9), (10)."""
     P, K, stride, padding, (m, _, h_in, w_in) = cache
     dZ = _check_upstream(dZ, (m, K.shape[0], P.shape[2], P.shape[3]))
     dA = input_gradient(dZ, K, stride, padding, h_in, w_in)
@@ -271,14 +280,22 @@ def _check_fit(n_out: tuple[int, int], ker: tuple[int, int], stride: int,
 
 def _check_gradient_and_kernel(dZ: Array, K: Array, stride: int, padding: int, h_in: int,
                                w_in: int) -> tuple[Array, Array, int]:
-    dZ = _check_rank(dZ, 4, "dZ", "(m, c_out, h_out, w_out)")
     K = _check_rank(K, 4, "K", "(c_out, c_in, h_ker, w_ker)")
     _check_sizes(h_in, w_in, K.shape[2], K.shape[3], stride, padding)
+    dZ, K = _check_scatter(dZ, K, stride, h_in + 2 * padding, w_in + 2 * padding)
+    return dZ, K, padding
+
+
+def _check_scatter(dZ: Array, K: Array, stride: int, h_pad: int,
+                   w_pad: int) -> tuple[Array, Array]:
+    dZ = _check_rank(dZ, 4, "dZ", "(m, c_out, h_out, w_out)")
+    K = _check_rank(K, 4, "K", "(c_out, c_in, h_ker, w_ker)")
+    _check_sizes(h_pad, w_pad, K.shape[2], K.shape[3], stride, 0)
     if K.shape[0] != dZ.shape[1]:
         raise ValueError(f"dZ has {dZ.shape[1]} channels but K has c_out = {K.shape[0]}")
-    _check_fit(dZ.shape[2:], K.shape[2:], stride, (h_in + 2 * padding, w_in + 2 * padding))
+    _check_fit(dZ.shape[2:], K.shape[2:], stride, (h_pad, w_pad))
     _check_no_overflow(_sum_bound(dZ, K, (0, 2, 3)), "the input gradient")
-    return dZ, K, padding
+    return dZ, K
 
 
 def _check_dilation(dZ: Array, stride: int, h_ker: int, w_ker: int, h_pad: int,

@@ -1,7 +1,7 @@
 """Max pooling, average pooling and global average pooling as layers, both passes.
 
 Code for the page docs/layers/pooling.md. Layout, examples first: an input A of shape
-(m, c, h_in, w_in) and an output Z of shape (m, c, h_out, w_out), or (m, c) for global
+(m, c_in, h_in, w_in) and an output Z of shape (m, c_in, h_out, w_out), or (m, c_in) for global
 pooling. Pooling has no parameters: params is the empty dict and the parameter gradients
 are the empty dict. Indices are 0-based here and 1-based on the page. Needs NumPy only.
 """
@@ -25,7 +25,7 @@ def pool_output_shape(h_in: int, w_in: int, h_win: int, w_win: int,
 
 # --8<-- [start:max-forward]
 def windows(A: Array, h_win: int, w_win: int, stride: int) -> Array:
-    """Every window, (m, c, h_out, w_out, h_win, w_win), a view of A: eq. (2)."""
+    """Every window, (m, c_in, h_out, w_out, h_win, w_win), a view of A: eq. (2)."""
     A = _check_input(A)
     _check_sizes(A.shape[2], A.shape[3], h_win, w_win, stride)
     view = sliding_window_view(A, (h_win, w_win), axis=(2, 3))
@@ -34,9 +34,9 @@ def windows(A: Array, h_win: int, w_win: int, stride: int) -> Array:
 
 def max_pool_forward(A: Array, params: dict, window: int | tuple[int, int] = 2,
                      stride: int = 2) -> tuple[Array, tuple]:
-    """Z (m, c, h_out, w_out), the largest entry of each window: eq. (2)."""
+    """Z (m, c_in, h_out, w_out), the largest entry of each window: eq. (2)."""
     A, (h_win, w_win) = _check_layer(A, params, window, stride)
-    P = windows(A, h_win, w_win, stride)           # (m, c, h_out, w_out, h_win, w_win)
+    P = windows(A, h_win, w_win, stride)      # (m, c_in, h_out, w_out, h_win, w_win)
     Z = P.max(axis=(4, 5))
     return Z, (max_routes(P), stride, A.shape)
 # --8<-- [end:max-forward]
@@ -45,7 +45,7 @@ def max_pool_forward(A: Array, params: dict, window: int | tuple[int, int] = 2,
 # --8<-- [start:routes]
 def max_routes(P: Array) -> Array:
     """R: 1 at the first maximum of each window in row-major order, else 0: eq. (3)."""
-    P = _check_rank(P, 6, "P", "(m, c, h_out, w_out, h_win, w_win)")
+    P = _check_rank(P, 6, "P", "(m, c_in, h_out, w_out, h_win, w_win)")
     flat = P.reshape(*P.shape[:4], -1)             # each window in row-major order
     first = np.argmax(flat, axis=-1)               # argmax returns the first maximum
     R = np.arange(flat.shape[-1]) == first[..., None]
@@ -55,10 +55,10 @@ def max_routes(P: Array) -> Array:
 
 # --8<-- [start:max-backward]
 def max_pool_backward(dZ: Array, cache: tuple) -> tuple[Array, dict]:
-    """dL/dA (m, c, h_in, w_in): each G goes to its window's maximum, eq. (4)."""
+    """dL/dA (m, c_in, h_in, w_in): each G goes to its window's maximum, eq. (4)."""
     R, stride, A_shape = cache
-    m, c, h_out, w_out, h_win, w_win = R.shape
-    dZ = _check_upstream(dZ, (m, c, h_out, w_out), (h_win, w_win), stride)
+    m, c_in, h_out, w_out, h_win, w_win = R.shape
+    dZ = _check_upstream(dZ, (m, c_in, h_out, w_out), (h_win, w_win), stride)
     dA = np.zeros(A_shape)
     for u, v in np.ndindex(h_win, w_win):          # tap (u, v) of every window at once
         rows = slice(u, u + stride * (h_out - 1) + 1, stride)
@@ -71,7 +71,7 @@ def max_pool_backward(dZ: Array, cache: tuple) -> tuple[Array, dict]:
 # --8<-- [start:avg-forward]
 def avg_pool_forward(A: Array, params: dict, window: int | tuple[int, int] = 2,
                      stride: int = 2) -> tuple[Array, tuple]:
-    """Z (m, c, h_out, w_out), the mean of each window: eq. (5)."""
+    """Z (m, c_in, h_out, w_out), the mean of each window: eq. (5)."""
     A, (h_win, w_win) = _check_layer(A, params, window, stride)
     P = windows(A, h_win, w_win, stride)
     Z = np.sum(P / (h_win * w_win), axis=(4, 5))   # divide first: no overflow at 1e308
@@ -81,7 +81,7 @@ def avg_pool_forward(A: Array, params: dict, window: int | tuple[int, int] = 2,
 
 # --8<-- [start:avg-backward]
 def avg_pool_backward(dZ: Array, cache: tuple) -> tuple[Array, dict]:
-    """dL/dA (m, c, h_in, w_in): each G shared equally by its window, eq. (6)."""
+    """dL/dA (m, c_in, h_in, w_in): each G shared equally by its window, eq. (6)."""
     (h_win, w_win), stride, A_shape = cache
     h_out, w_out = pool_output_shape(A_shape[2], A_shape[3], h_win, w_win, stride)
     dZ = _check_upstream(dZ, (A_shape[0], A_shape[1], h_out, w_out))
@@ -148,7 +148,7 @@ def avg_pool_backward_loop(dZ: Array, cache: tuple) -> tuple[Array, dict]:
 
 # --8<-- [start:global-forward]
 def global_avg_pool_forward(A: Array, params: dict) -> tuple[Array, tuple]:
-    """Z (m, c): the mean of each channel over all positions, eq. (7)."""
+    """Z (m, c_in): the mean of each channel over all positions, eq. (7)."""
     A = _check_input(A)
     _check_no_params(params)
     h_in, w_in = A.shape[2], A.shape[3]
@@ -159,10 +159,10 @@ def global_avg_pool_forward(A: Array, params: dict) -> tuple[Array, tuple]:
 
 # --8<-- [start:global-backward]
 def global_avg_pool_backward(dZ: Array, cache: tuple) -> tuple[Array, dict]:
-    """dL/dA (m, c, h_in, w_in): G / (h_in w_in) at every position, eq. (8)."""
+    """dL/dA (m, c_in, h_in, w_in): G / (h_in w_in) at every position, eq. (8)."""
     (A_shape,) = cache
-    m, c, h_in, w_in = A_shape
-    dZ = _check_upstream(dZ, (m, c))
+    m, c_in, h_in, w_in = A_shape
+    dZ = _check_upstream(dZ, (m, c_in))
     dA = np.broadcast_to(dZ[:, :, None, None] / (h_in * w_in), A_shape)
     return dA.copy(), {}                           # a writable array of its own
 # --8<-- [end:global-backward]
@@ -188,7 +188,7 @@ def _check_rank(x: Array, ndim: int, name: str, layout: str) -> Array:
 
 
 def _check_input(A: Array) -> Array:
-    return _check_rank(A, 4, "A", "(m, c, h_in, w_in)")
+    return _check_rank(A, 4, "A", "(m, c_in, h_in, w_in)")
 
 
 def _is_int(value: object) -> bool:

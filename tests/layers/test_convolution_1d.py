@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers.convolution_1d import (
     backward,
@@ -17,6 +20,7 @@ from snippets.layers.convolution_1d import (
     kernel_gradient,
     output_size,
     pad,
+    padded_input_gradient,
     padded_input_gradient_scatter,
     windows,
 )
@@ -263,12 +267,15 @@ def test_scatter_is_the_sum_with_the_bracket_of_eq_8(rng, shape):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_full_convolution_with_the_flipped_kernel_equals_the_scatter(rng, shape):
-    """Eq. (10) against eq. (8): the operation and the index-by-index sum agree."""
+    """Eq. (10) against eq. (8), then the crop of eq. (11): the operation and the
+    index-by-index sum agree on every padded position."""
     m, c_in, c_out, w_in, w_ker, stride, padding = shape
     _, params = make_layer(rng, m, c_in, c_out, w_in, w_ker)
     w_out = output_size(w_in, w_ker, stride, padding)
     G = rng.standard_normal((m, c_out, w_out))
     scatter = padded_input_gradient_scatter(G, params["K"], stride, w_in + 2 * padding)
+    full = padded_input_gradient(G, params["K"], stride, w_in + 2 * padding)
+    np.testing.assert_allclose(full, scatter, rtol=EXACT_RTOL, atol=EXACT_ATOL)
     dA = input_gradient(G, params["K"], stride, padding, w_in)
     assert dA.shape == (m, c_in, w_in)
     np.testing.assert_allclose(dA, scatter[:, :, padding : padding + w_in], rtol=EXACT_RTOL,
@@ -401,6 +408,8 @@ GOOD = {"K": np.ones((4, 3, 2)), "b": np.zeros(4)}
         (lambda: input_gradient(np.ones((1, 2, 3)), np.ones((2, 1, 2)), 1, 0, 3.0),
          r"do not fit in a padded input of width 3\.0"),
         (lambda: dilate_and_pad(np.ones((1, 1, 3)), 2, 3, 6), r"do not fit in a padded input of width 6"),
+        (lambda: padded_input_gradient(np.ones((1, 2, 3)), np.ones((2, 1, 2)), 1, 3),
+         r"do not fit in a padded input of width 3"),
         (lambda: dilate_and_pad(np.ones((1, 1, 3)), 2, 7, 6), r"is larger than the padded input"),
         (lambda: dilate_and_pad(np.ones((1, 3)), 2, 2, 6), r"dZ must be a non-empty 3-D array"),
     ],
@@ -408,3 +417,105 @@ GOOD = {"K": np.ones((4, 3, 2)), "b": np.zeros(4)}
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- every display formula, read from the page as displayed (tests/formulas.py) ------------
+
+PAGE = "layers/convolution-1d.md"
+
+#: Small layers for the formula reader, which evaluates every sum entry by entry: a batch of
+#: one with one channel, several channels with stride 2 and padding 1, and stride 3 with a
+#: kernel wider than the input.
+FORMULA_SHAPES = [(1, 1, 1, 5, 3, 1, 0), (2, 3, 2, 7, 3, 2, 1), (1, 2, 2, 4, 5, 3, 1)]
+
+
+def _signal_envs(rng):
+    for w_in, w_ker in [(6, 3), (5, 1), (4, 4)]:
+        a, K = rng.standard_normal(w_in), rng.standard_normal(w_ker)
+        yield {"a": a, "K": K, "z": correlate1d(a, K), "w_in": w_in, "w_ker": w_ker,
+               "__ranges__": {"p": w_in - w_ker + 1}}
+
+
+def _strided_envs(rng):
+    for w_in, w_ker, s, zeta in [(5, 3, 1, 0), (9, 3, 2, 1), (4, 5, 3, 2)]:
+        a, K = rng.standard_normal(w_in), rng.standard_normal(w_ker)
+        yield {"a": a, "K": K, "a_tilde": pad(a, zeta), "s": s, "zeta": zeta, "w_ker": w_ker,
+               "z": correlate1d_strided(a, K, s, zeta),
+               "__ranges__": {"r": w_in, "p": output_size(w_in, w_ker, s, zeta)}}
+
+
+def _size_envs(rng):
+    for w_in, w_ker, s, zeta in [(5, 3, 1, 0), (5, 3, 2, 0), (5, 3, 2, 1), (10, 4, 3, 2),
+                                 (7, 7, 1, 0), (4, 5, 1, 1), (6, 2, 3, 0), (32, 3, 2, 1)]:
+        yield {"w_out": output_size(w_in, w_ker, s, zeta), "w_in": w_in, "w_ker": w_ker,
+               "s": s, "zeta": zeta}
+
+
+def _slopes(f, x):
+    """Jacobian of a linear f by differences with step 1 (exact for a linear function up to
+    rounding): entry [out..., in...] is d f[out] / d x[in]."""
+    cols = []
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = 1.0
+        cols.append((f(x + e) - f(x - e)) / 2.0)
+    return np.stack(cols, axis=-1).reshape(*cols[0].shape, *x.shape)
+
+
+def _z_of_K(A, b, s, zeta, K):
+    return forward(A, {"K": K, "b": b}, s, zeta)[0]
+
+
+def _z_of_b(A, K, s, zeta, b):
+    return forward(A, {"K": K, "b": b}, s, zeta)[0]
+
+
+def _z_of_A_pad(K, b, s, A_pad):
+    """Z as a function of the padded input: the layer without padding, applied to A~."""
+    return forward(A_pad, {"K": K, "b": b}, s, 0)[0]
+
+
+def _layer_envs(rng, full=False):
+    """The layer's values and gradients, with the local slopes dZ/db, dZ/dK and dZ/dA~
+    measured on the code by differences; dL/dA~ from the scatter of eq. (8), or from the
+    full convolution of eq. (10) when full is true."""
+    for m, c_in, c_out, w_in, w_ker, s, zeta in FORMULA_SHAPES:
+        A, params = make_layer(rng, m, c_in, c_out, w_in, w_ker)
+        K, b = params["K"], params["b"]
+        Z, cache = forward(A, params, s, zeta)
+        G = rng.standard_normal(Z.shape)
+        dA, grads = backward(G, cache)
+        A_pad, w_pad, w_out = pad(A, zeta), w_in + 2 * zeta, Z.shape[2]
+        route = padded_input_gradient if full else padded_input_gradient_scatter
+        # dZ[i, o, p] / dK[o', c, u] is zero unless o' = o: the reader takes the o' = o part
+        dZ_dK = np.einsum("iopocu->iopcu", _slopes(partial(_z_of_K, A, b, s, zeta), K))
+        yield {
+            "A": A, "A_tilde": A_pad, "K": K, "b": b, "Z": Z, "G": G, "s": s, "zeta": zeta,
+            "m": m, "c_in": c_in, "c_out": c_out, "w_in": w_in, "w_ker": w_ker, "w_out": w_out,
+            "db": grads["b"], "dK": grads["K"], "dA": dA,
+            "dA_tilde": route(G, K, s, w_pad),
+            "G_tilde": dilate_and_pad(G, s, w_ker, w_pad),
+            "dZ/db": np.einsum("iopo->iop", _slopes(partial(_z_of_b, A, K, s, zeta), b)),
+            "dZ/dK": dZ_dK,
+            "dZ/dA_tilde": np.einsum("iopicr->iopcr",
+                                     _slopes(partial(_z_of_A_pad, K, b, s), A_pad)),
+            "__ranges__": {"c": c_in, "o": c_out, "p": w_out, "u": w_ker,
+                           "r": w_in if full == "crop" else w_pad},
+        }
+
+
+FORMULAS = {
+    "correlate": Case(_signal_envs),
+    "convolve": Case(_signal_envs),
+    "stride-padding": Case(_strided_envs),
+    "output-size": Case(_size_envs),
+    "forward": Case(_layer_envs),
+    "bias-gradient": Case(_layer_envs),
+    "kernel-gradient": Case(_layer_envs),
+    "input-gradient-scatter": Case(_layer_envs),
+    "dilate": Case(_layer_envs),
+    "full-convolution": Case(lambda rng: _layer_envs(rng, full=True)),
+    "input-gradient": Case(lambda rng: _layer_envs(rng, full="crop")),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

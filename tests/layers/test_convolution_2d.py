@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers import convolution_1d
 from snippets.layers.convolution_2d import (
@@ -17,6 +20,7 @@ from snippets.layers.convolution_2d import (
     kernel_gradient,
     output_shape,
     pad,
+    padded_input_gradient,
     patches,
 )
 
@@ -215,6 +219,20 @@ def test_input_gradient_is_the_bracket_sum_of_eq_7(rng, shape):
         assert dA[i, c, r, t] == pytest.approx(expected, rel=EXACT_RTOL, abs=EXACT_ATOL)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+def test_full_convolution_equals_the_loop_on_the_padded_input(rng, shape):
+    """Eq. (9) on every padded position against the scatter of the backward loop."""
+    m, c_in, c_out, h_in, w_in, h_ker, w_ker, s, padding = shape
+    A, params = make_layer(rng, m, c_in, c_out, h_in, w_in, h_ker, w_ker)
+    Z, (A_pad, *_) = forward_loop(A, params, s, padding)
+    G = rng.standard_normal(Z.shape)
+    full = padded_input_gradient(G, params["K"], s, *A_pad.shape[2:])
+    expected = np.zeros_like(A_pad)
+    for i, o, p, q in np.ndindex(G.shape):
+        expected[i, :, s * p : s * p + h_ker, s * q : s * q + w_ker] += G[i, o, p, q] * params["K"][o]
+    np.testing.assert_allclose(full, expected, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+
+
 def test_dilate_and_pad_hand_computed():
     # G = [[1, 2], [3, 4]], stride 2, a 2 x 2 kernel, padded input 4 x 4: one zero row and
     # column in front, one zero between the entries, zeros up to 5 x 5.
@@ -240,7 +258,7 @@ def test_dilated_entries_sit_at_the_places_of_eq_8(rng, shape):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_input_gradient_equals_the_1d_route_on_one_row(rng, shape):
-    """With one row, eq. (9) is the 1-D full convolution of its page, eq. (10) there."""
+    """With one row, eqs. (9) and (10) are the 1-D route of eqs. (10) and (11) there."""
     m, c_in, c_out, _, w_in, _, w_ker, s, padding = shape
     K = rng.standard_normal((c_out, c_in, 1, w_ker))
     w_out = convolution_1d.output_size(w_in, w_ker, s, padding)
@@ -344,8 +362,98 @@ GOOD = {"K": np.ones((4, 3, 3, 3)), "b": np.zeros(4)}
         (lambda: dilate_and_pad(np.ones((1, 1, 3, 3)), 1, 2, 2, 4, 3),
          r"3 x 3 positions of a 2 x 2 kernel with stride 1 do not fit in a padded input of 4 x 3"),
         (lambda: dilate_and_pad(np.ones((1, 1, 3, 3)), 1, 5, 2, 4, 4), r"is larger than the padded"),
+        (lambda: padded_input_gradient(np.ones((1, 2, 3, 3)), np.ones((2, 1, 2, 2)), 1, 4, 3),
+         r"3 x 3 positions of a 2 x 2 kernel with stride 1 do not fit in a padded input of 4 x 3"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- every display formula, read from the page as displayed (tests/formulas.py) ------------
+
+PAGE = "layers/convolution-2d.md"
+
+#: Small layers for the formula reader, which evaluates every sum entry by entry (the
+#: five-fold sum of eq. (7) at every input entry): one image with stride 1 and padding 1,
+#: and two images of two channels, oblong, with an oblong kernel, stride 2 and padding 1.
+FORMULA_SHAPES = [(1, 1, 2, 3, 3, 2, 2, 1, 1), (2, 2, 2, 4, 3, 3, 2, 2, 1)]
+
+
+def _slopes(f, x):
+    """Jacobian of a linear f by differences with step 1 (exact for a linear function up to
+    rounding): entry [out..., in...] is d f[out] / d x[in]."""
+    cols = []
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = 1.0
+        cols.append((f(x + e) - f(x - e)) / 2.0)
+    return np.stack(cols, axis=-1).reshape(*cols[0].shape, *x.shape)
+
+
+def _z_of_A_pad(params, s, A_pad):
+    """Z as a function of the padded input: the layer without padding, applied to A~."""
+    return forward(A_pad, params, s, 0)[0]
+
+
+def _size_envs(rng):
+    for m, c_in, _, h_in, w_in, h_ker, w_ker, s, zeta in SHAPES:
+        A = rng.standard_normal((m, c_in, h_in, w_in))
+        h_out, w_out = output_shape(h_in, w_in, h_ker, w_ker, s, zeta)
+        yield {"A": A, "A_tilde": pad(A, zeta), "zeta": zeta, "s": s, "m": m, "h_in": h_in,
+               "w_in": w_in, "h_ker": h_ker, "w_ker": w_ker, "h_out": h_out, "w_out": w_out,
+               "__ranges__": {"c": c_in, "r": h_in, "t": w_in}}
+
+
+def _layer_envs(rng, crop=False):
+    """The layer's values and gradients, with the local slopes dZ/dA~ measured on the code
+    by differences; r and t run over the input itself when crop is true, else over A~."""
+    for m, c_in, c_out, h_in, w_in, h_ker, w_ker, s, zeta in FORMULA_SHAPES:
+        A, params = make_layer(rng, m, c_in, c_out, h_in, w_in, h_ker, w_ker)
+        K, b = params["K"], params["b"]
+        Z, cache = forward(A, params, s, zeta)
+        Z_loop, _ = forward_loop(A, params, s, zeta)
+        G = rng.standard_normal(Z.shape)
+        dA, grads = backward(G, cache)
+        A_pad = pad(A, zeta)
+        h_pad, w_pad = A_pad.shape[2:]
+        h_out, w_out = Z.shape[2:]
+        # the loop backward on the padded input with no padding returns dL/dA~ itself
+        dA_pad_loop, _ = backward_loop(G, forward_loop(A_pad, params, s, 0)[1])
+        yield {
+            "A": A, "A_tilde": A_pad, "P": cache[0], "K": K, "b": b, "G": G, "s": s,
+            "zeta": zeta, "m": m, "c_in": c_in, "c_out": c_out, "h_in": h_in, "w_in": w_in,
+            "h_ker": h_ker, "w_ker": w_ker, "h_out": h_out, "w_out": w_out,
+            "Z": Z, "Z_loop": Z_loop, "db": grads["b"], "dK": grads["K"], "dA": dA,
+            "dA_tilde_loop": dA_pad_loop,
+            "dA_tilde": padded_input_gradient(G, K, s, h_pad, w_pad),
+            "G_tilde": dilate_and_pad(G, s, h_ker, w_ker, h_pad, w_pad),
+            "dZ/dA_tilde": np.einsum("iopqicrt->iopqcrt",
+                                     _slopes(partial(_z_of_A_pad, params, s), A_pad)),
+            "__ranges__": {"c": c_in, "o": c_out, "p": h_out, "q": w_out, "u": h_ker,
+                           "v": w_ker, "r": h_in if crop else h_pad,
+                           "t": w_in if crop else w_pad},
+        }
+
+
+def _loop_envs(rng):
+    """The loop versions' results under the names the page uses."""
+    for env in _layer_envs(rng):
+        yield {**env, "Z": env["Z_loop"], "dA_tilde": env["dA_tilde_loop"]}
+
+
+FORMULAS = {
+    "pad-and-size": Case(_size_envs),
+    "forward-loop": Case(_loop_envs),
+    "patches": Case(_layer_envs),
+    "forward": Case(_layer_envs),
+    "bias-gradient": Case(_layer_envs),
+    "kernel-gradient": Case(_layer_envs),
+    "backward-loop": Case(_loop_envs),
+    "dilate": Case(_layer_envs),
+    "full-convolution": Case(_layer_envs),
+    "input-gradient": Case(lambda rng: _layer_envs(rng, crop=True)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

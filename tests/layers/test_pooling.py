@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers import convolution_2d
 from snippets.layers.pooling import (
@@ -295,7 +296,7 @@ def test_max_backward_refuses_upstream_gradients_that_would_overflow():
     "call, message",
     [
         (lambda: max_pool_forward(np.ones((3, 4, 4)), {}), r"A must be a non-empty 4-D array "
-                                                          r"\(m, c, h_in, w_in\), got shape \(3, 4, 4\)"),
+                                                          r"\(m, c_in, h_in, w_in\), got shape \(3, 4, 4\)"),
         (lambda: max_pool_forward(np.ones((1, 1, 4, 4)), {"K": 1}), r"pooling has no parameters"),
         (lambda: avg_pool_forward(np.ones((1, 1, 4, 4)), None), r"params must be the empty dict"),
         (lambda: max_pool_forward(np.ones((1, 1, 4, 4)), {}, 5), r"the window \(5 x 5\) does not fit "
@@ -333,3 +334,72 @@ def test_max_backward_refuses_upstream_gradients_that_would_overflow():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- every display formula, read from the page as displayed (tests/formulas.py) ------------
+
+PAGE = "layers/pooling.md"
+
+#: Small inputs for the formula reader: non-overlapping 2 x 2 windows with a row and a column
+#: left out, overlapping oblong windows, and a batch of two.
+FORMULA_SHAPES = [(1, 2, 5, 5, (2, 2), 2), (2, 1, 4, 5, (2, 3), 1)]
+
+
+def _pool_envs(rng, kind):
+    """Values, gradients and, for max pooling, the routes and the slopes dZ/dA measured on
+    the code by central differences (inputs 0.1 apart: every slope is 0 or 1)."""
+    for m, c, h_in, w_in, window, s in FORMULA_SHAPES:
+        h_win, w_win = window
+        A = distinct(rng, (m, c, h_in, w_in))
+        fwd, bwd = LAYERS[kind]
+        Z, cache = fwd(A, {}, window, s)
+        G = rng.standard_normal(Z.shape)
+        dA, _ = bwd(G, cache)
+        h_out, w_out = Z.shape[2:]
+        env = {"A": A, "Z": Z, "G": G, "dA": dA, "s": s, "m": m, "c_in": c, "h_in": h_in, "w_in": w_in,
+               "h_win": h_win, "w_win": w_win, "h_out": h_out, "w_out": w_out,
+               "__ranges__": {"c": c, "p": h_out, "q": w_out, "u": h_win, "v": w_win,
+                              "r": h_in, "t": w_in}}
+        if kind == "max":
+            env["R"] = cache[0]
+            h = 1e-3
+            slopes = []
+            for idx in np.ndindex(A.shape):
+                e = np.zeros_like(A)
+                e[idx] = h
+                slopes.append((fwd(A + e, {}, window, s)[0] - fwd(A - e, {}, window, s)[0]) / (2 * h))
+            J = np.stack(slopes, axis=-1).reshape(*Z.shape, *A.shape)
+            env["dZ/dA"] = np.einsum("icpqicrt->icpqrt", J)   # same example and channel
+        yield env
+
+
+def _size_envs(rng):
+    for sizes in [(4, 4, 2, 2, 2), (5, 5, 2, 2, 2), (5, 4, 3, 3, 1), (6, 5, 2, 3, 2), (7, 7, 2, 2, 3)]:
+        h_in, w_in, h_win, w_win, s = sizes
+        h_out, w_out = pool_output_shape(*sizes)
+        yield {"h_in": h_in, "w_in": w_in, "h_win": h_win, "w_win": w_win, "s": s,
+               "h_out": h_out, "w_out": w_out}
+
+
+def _global_envs(rng):
+    for shape in [(1, 1, 1, 1), (2, 3, 4, 5)]:
+        A = rng.standard_normal(shape)
+        Z, cache = global_avg_pool_forward(A, {})
+        G = rng.standard_normal(Z.shape)
+        dA, _ = global_avg_pool_backward(G, cache)
+        yield {"A": A, "Z": Z, "G": G, "dA": dA, "m": shape[0], "c_in": shape[1], "h_in": shape[2],
+               "w_in": shape[3], "__ranges__": {"c": shape[1], "r": shape[2], "t": shape[3]}}
+
+
+FORMULAS = {
+    "output-shape": Case(_size_envs),
+    "max-forward": Case(lambda rng: _pool_envs(rng, "max")),
+    "routes": Case(lambda rng: _pool_envs(rng, "max")),
+    "max-backward": Case(lambda rng: _pool_envs(rng, "max")),
+    "avg-forward": Case(lambda rng: _pool_envs(rng, "avg")),
+    "avg-backward": Case(lambda rng: _pool_envs(rng, "avg")),
+    "global-forward": Case(_global_envs),
+    "global-backward": Case(_global_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)
