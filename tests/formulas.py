@@ -1452,7 +1452,7 @@ class Evaluator:
         """Read a subscript as indices (0-based), or None if it is a name part.
 
         Indices separated by commas (A_{i,c,s(p-1)+u}) are read one by one, and each may be
-        an expression in bound indices and named sizes (w_{\text{ker}} + 1 - u); so is a
+        an expression in bound indices and named sizes (w_{\\text{ker}} + 1 - u); so is a
         single index written as a sum or difference (a_{p+u-1}). A name given literally
         (x_{t+1} bound as "x_t+1") is found before this is called.
         """

@@ -6,7 +6,6 @@ from functools import partial
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers.convolution_1d import (
     backward,
@@ -26,6 +25,7 @@ from snippets.layers.convolution_1d import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (m, c_in, c_out, w_in, w_ker, stride, padding): one channel and several, stride 1 to 3,
 #: padding 0 to 2, a batch of one, a kernel as wide as the input, a kernel wider than the

@@ -6,7 +6,6 @@ from functools import partial
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers import convolution_1d
 from snippets.layers.convolution_2d import (
@@ -25,6 +24,7 @@ from snippets.layers.convolution_2d import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (m, c_in, c_out, h_in, w_in, h_ker, w_ker, stride, padding): a batch of one, one and
 #: several channels, square and oblong inputs and kernels, stride 1 to 3, padding 0 to 2, a

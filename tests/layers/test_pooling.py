@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers import convolution_2d
 from snippets.layers.pooling import (
@@ -24,6 +23,7 @@ from snippets.layers.pooling import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (m, c, h_in, w_in, window, stride): the usual 2 x 2 at stride 2, a batch of one, an odd
 #: size that leaves a row and a column out, overlapping windows (stride < window), oblong
