@@ -1,4 +1,4 @@
-"""Batch normalisation: forward, backward (step by step and compact), running statistics.
+"""Batch normalisation: forward, backward (node by node, compact), running statistics.
 
 Code for the page docs/layers/batch-norm.md; each function names the equation of that
 page it computes. A batch A has one example per row, shape (m, n); the layer normalises
@@ -39,13 +39,12 @@ def batch_statistics(A: Array) -> tuple[Array, Array]:
 
 # --8<-- [start:normalise]
 def normalise(A: Array, mu: Array, var: Array,
-              eps: float = EPS) -> tuple[Array, Array, Array]:
-    """x_hat (m, n), the centred batch A_tilde (m, n) and std (n,): eq. (2)."""
+              eps: float = EPS) -> tuple[Array, Array]:
+    """x_hat (m, n) and the spread std (n,): eq. (2)."""
     A, mu, var = _check_normalise(A, mu, var, eps)
-    A_tilde = A - mu                           # A - 1 mu^T: mu broadcast over the rows
     std = np.sqrt(var + eps)                   # sigma_tilde: never 0, since eps > 0
-    x_hat = A_tilde / std                      # column j divided by std[j]
-    return x_hat, A_tilde, std
+    x_hat = (A - mu) / std                     # A - 1 mu^T, then column j over std[j]
+    return x_hat, std
 # --8<-- [end:normalise]
 
 
@@ -54,10 +53,9 @@ def forward(A: Array, params: dict[str, Array], eps: float = EPS) -> tuple[Array
     """Batch normalisation in training mode, Z (m, n) and a cache: eqs. (1)-(3)."""
     A, gamma, beta = _check_forward(A, params, eps)
     mu, var = batch_statistics(A)                       # eq. (1)
-    x_hat, A_tilde, std = normalise(A, mu, var, eps)    # eq. (2)
+    x_hat, std = normalise(A, mu, var, eps)             # eq. (2)
     Z = x_hat * gamma + beta                            # X_hat diag(gamma) + 1 beta^T
-    cache = {"x_hat": x_hat, "A_tilde": A_tilde, "std": std, "gamma": gamma,
-             "mu": mu, "var": var}
+    cache = {"x_hat": x_hat, "std": std, "gamma": gamma, "mu": mu, "var": var}
     return Z, cache
 # --8<-- [end:forward]
 
@@ -82,59 +80,56 @@ def grad_x_hat(dZ: Array, gamma: Array) -> Array:
 
 
 # --8<-- [start:grad-std]
-def grad_std(dX_hat: Array, A_tilde: Array, std: Array) -> Array:
+def grad_std(dX_hat: Array, x_hat: Array, std: Array) -> Array:
     """dL/dsigma_tilde, shape (n,): eq. (6)."""
-    dX_hat, A_tilde = _check_pair(dX_hat, A_tilde, "dX_hat", "A_tilde")
-    _, std = _check_row_vector(A_tilde, std, "A_tilde", "std")
+    dX_hat, x_hat = _check_pair(dX_hat, x_hat, "dX_hat", "x_hat")
+    _, std = _check_row_vector(x_hat, std, "x_hat", "std")
     m = dX_hat.shape[0]
-    return -((dX_hat * A_tilde).T @ np.ones(m)) / std**2
+    return -((dX_hat * x_hat).T @ np.ones(m)) / std   # (a - mu) / std^2 = x_hat / std
 # --8<-- [end:grad-std]
 
 
-# --8<-- [start:grad-centred]
-def grad_centred(dX_hat: Array, A_tilde: Array, std: Array, dstd: Array) -> Array:
-    """dL/dA_tilde (m, n), the sum of the two paths out of A_tilde: eq. (7)."""
-    dX_hat, A_tilde = _check_pair(dX_hat, A_tilde, "dX_hat", "A_tilde")
-    _, std = _check_row_vector(A_tilde, std, "A_tilde", "std")
-    _, dstd = _check_row_vector(A_tilde, dstd, "A_tilde", "dstd")
-    m = A_tilde.shape[0]
-    return dX_hat / std + A_tilde / (m * std) * dstd   # via x_hat + via sigma_tilde
-# --8<-- [end:grad-centred]
-
-
 # --8<-- [start:grad-mean]
-def grad_mean(dA_tilde: Array) -> Array:
-    """dL/dmu, shape (n,): eq. (8)."""
-    dA_tilde = _check_matrix(dA_tilde, "dA_tilde")
-    m = dA_tilde.shape[0]
-    return -(dA_tilde.T @ np.ones(m))          # mu_j is subtracted in every row
+def grad_mean(dX_hat: Array, x_hat: Array, std: Array, dstd: Array) -> Array:
+    """dL/dmu, shape (n,), the direct path plus the path through std: eq. (7)."""
+    dX_hat, x_hat = _check_pair(dX_hat, x_hat, "dX_hat", "x_hat")
+    _, std = _check_row_vector(x_hat, std, "x_hat", "std")
+    _, dstd = _check_row_vector(x_hat, dstd, "x_hat", "dstd")
+    ones = np.ones(dX_hat.shape[0])
+    direct = -(ones @ dX_hat) / std            # mu_j is subtracted in every x_hat_ij
+    via_std = -(ones @ x_hat) / dX_hat.shape[0] * dstd   # 0: the x_hat_ij sum to 0
+    return direct + via_std
 # --8<-- [end:grad-mean]
 
 
 # --8<-- [start:grad-input]
-def grad_input(dA_tilde: Array, dmu: Array) -> Array:
-    """dL/dA (m, n), the direct path plus the path through mu: eq. (9)."""
-    dA_tilde, dmu = _check_row_vector(dA_tilde, dmu, "dA_tilde", "dmu")
-    m = dA_tilde.shape[0]
-    return dA_tilde + dmu / m                  # 1 dmu^T / m: dmu spread over the rows
+def grad_input(dX_hat: Array, x_hat: Array, std: Array, dstd: Array,
+               dmu: Array) -> Array:
+    """dL/dA (m, n), the three paths out of each a_ij: eq. (8)."""
+    dX_hat, x_hat = _check_pair(dX_hat, x_hat, "dX_hat", "x_hat")
+    _, std = _check_row_vector(x_hat, std, "x_hat", "std")
+    _, dstd = _check_row_vector(x_hat, dstd, "x_hat", "dstd")
+    _, dmu = _check_row_vector(x_hat, dmu, "x_hat", "dmu")
+    m = dX_hat.shape[0]
+    return dX_hat / std + x_hat / m * dstd + dmu / m   # via x_hat, std and mu
 
 
 def backward_steps(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
-    """Backward pass node by node along the graph, eqs. (4)-(9)."""
+    """Backward pass node by node along the graph, eqs. (4)-(8)."""
     dZ, c = _check_backward(dZ, cache)
-    dgamma, dbeta = param_gradients(dZ, c["x_hat"])               # eq. (4)
+    x_hat, std = c["x_hat"], c["std"]
+    dgamma, dbeta = param_gradients(dZ, x_hat)                    # eq. (4)
     dX_hat = grad_x_hat(dZ, c["gamma"])                           # eq. (5)
-    dstd = grad_std(dX_hat, c["A_tilde"], c["std"])               # eq. (6)
-    dA_tilde = grad_centred(dX_hat, c["A_tilde"], c["std"], dstd)  # eq. (7)
-    dmu = grad_mean(dA_tilde)                                     # eq. (8)
-    dA = grad_input(dA_tilde, dmu)                                # eq. (9)
+    dstd = grad_std(dX_hat, x_hat, std)                           # eq. (6)
+    dmu = grad_mean(dX_hat, x_hat, std, dstd)                     # eq. (7)
+    dA = grad_input(dX_hat, x_hat, std, dstd, dmu)                # eq. (8)
     return dA, {"gamma": dgamma, "beta": dbeta}
 # --8<-- [end:grad-input]
 
 
 # --8<-- [start:backward]
 def backward(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
-    """Backward pass in the compact form, dA (m, n) and the parameters': eq. (10)."""
+    """Backward pass in the compact form, dA (m, n) and the parameters': eq. (9)."""
     dZ, c = _check_backward(dZ, cache)
     x_hat, std, m = c["x_hat"], c["std"], dZ.shape[0]
     dX_hat = dZ * c["gamma"]                                      # G_hat, eq. (5)
@@ -149,7 +144,7 @@ def backward(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
 
 # --8<-- [start:zero-sum]
 def batch_sum(dA: Array) -> Array:
-    """1^T dL/dA, the sum of the input gradient over the batch, shape (n,): eq. (11)."""
+    """1^T dL/dA, the sum of the input gradient over the batch, shape (n,): eq. (10)."""
     dA = _check_matrix(dA, "dA")
     return np.ones(dA.shape[0]) @ dA           # zero up to rounding, for every column
 # --8<-- [end:zero-sum]
@@ -157,14 +152,14 @@ def batch_sum(dA: Array) -> Array:
 
 # --8<-- [start:running]
 def init_running(n: int) -> dict[str, Array]:
-    """Running mean 0 and running variance 1 before any batch, as in eq. (12)."""
+    """Running mean 0 and running variance 1 before any batch, as in eq. (11)."""
     _check_count(n)
     return {"mean": np.zeros(n), "var": np.ones(n)}
 
 
 def update_running(running: dict[str, Array], cache: dict,
                    momentum: float = MOMENTUM) -> dict[str, Array]:
-    """The running averages after one training batch: eq. (12)."""
+    """The running averages after one training batch: eq. (11)."""
     mean, var, c = _check_update(running, cache, momentum)
     m = c["x_hat"].shape[0]
     unbiased = c["var"] * m / (m - 1)          # m >= 2 in training mode
@@ -176,7 +171,7 @@ def update_running(running: dict[str, Array], cache: dict,
 # --8<-- [start:forward-eval]
 def forward_eval(A: Array, params: dict[str, Array], running: dict[str, Array],
                  eps: float = EPS) -> tuple[Array, dict]:
-    """Batch normalisation in evaluation mode, with the running statistics: eq. (13)."""
+    """Batch normalisation in evaluation mode, with the running statistics: eq. (12)."""
     A, gamma, beta, mean, var = _check_eval(A, params, running, eps)
     std = np.sqrt(var + eps)
     x_hat = (A - mean) / std                   # the same affine map for every example
@@ -186,7 +181,7 @@ def forward_eval(A: Array, params: dict[str, Array], running: dict[str, Array],
 
 # --8<-- [start:backward-eval]
 def backward_eval(dZ: Array, cache: dict) -> tuple[Array, dict[str, Array]]:
-    """Backward pass in evaluation mode, the statistics held fixed: eq. (14)."""
+    """Backward pass in evaluation mode, the statistics held fixed: eq. (13)."""
     dZ, c = _check_backward(dZ, cache, ("x_hat", "std", "gamma"), min_rows=1)
     ones = np.ones(dZ.shape[0])
     dA = dZ * c["gamma"] / c["std"]            # one slope per column: no 1/m terms
@@ -293,7 +288,7 @@ def _check_row_vector(M: object, v: object, p: str, q: str) -> tuple[Array, Arra
     return M, v
 
 
-CACHE_KEYS = ("x_hat", "A_tilde", "std", "gamma", "mu", "var")
+CACHE_KEYS = ("x_hat", "std", "gamma", "mu", "var")
 
 
 def _check_backward(dZ: object, cache: object, keys: tuple[str, ...] = CACHE_KEYS,

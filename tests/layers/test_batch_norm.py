@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from snippets.foundations.gradient_checking import central_difference
 from snippets.layers.batch_norm import (
     EPS,
     MAX_ABS,
@@ -16,7 +17,6 @@ from snippets.layers.batch_norm import (
     batch_sum,
     forward,
     forward_eval,
-    grad_centred,
     grad_input,
     grad_mean,
     grad_std,
@@ -98,13 +98,12 @@ def test_normalised_columns_have_mean_zero_and_the_predicted_variance(rng, shape
     """Eq. (2): each column of x_hat has mean 0 and variance sigma^2 / (sigma^2 + eps)."""
     A, _ = make_layer(rng, shape)
     mu, var = batch_statistics(A)
-    x_hat, A_tilde, std = normalise(A, mu, var)
-    assert x_hat.shape == A_tilde.shape == A.shape and std.shape == (shape[1],)
-    np.testing.assert_allclose(A_tilde, A - np.ones((shape[0], 1)) @ mu[None, :],
-                               rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    x_hat, std = normalise(A, mu, var)
+    assert x_hat.shape == A.shape and std.shape == (shape[1],)
     np.testing.assert_allclose(std, np.sqrt(var + EPS), rtol=EXACT_RTOL)
-    # Matrix form: X_hat = A_tilde diag(sigma_tilde^-1).
-    np.testing.assert_allclose(x_hat, A_tilde @ np.diag(1.0 / std), rtol=EXACT_RTOL,
+    # Matrix form: X_hat = (A - 1 mu^T) diag(sigma_tilde^-1).
+    centred = A - np.ones((shape[0], 1)) @ mu[None, :]
+    np.testing.assert_allclose(x_hat, centred @ np.diag(1.0 / std), rtol=EXACT_RTOL,
                                atol=EXACT_ATOL)
     np.testing.assert_allclose(x_hat.mean(axis=0), 0.0, atol=EXACT_ATOL)
     np.testing.assert_allclose(x_hat.var(axis=0), var / (var + EPS), rtol=EXACT_RTOL)
@@ -163,65 +162,69 @@ def test_forward_and_running_statistics_match_pytorch():
 def graph(A, params, eps=EPS):
     """The nodes of the computation graph, computed afresh (not with the snippet)."""
     mu = A.mean(axis=0)
-    A_tilde = A - mu
-    var = (A_tilde ** 2).mean(axis=0)
+    var = ((A - mu) ** 2).mean(axis=0)
     std = np.sqrt(var + eps)
-    x_hat = A_tilde / std
-    return mu, A_tilde, var, std, x_hat
+    x_hat = (A - mu) / std
+    return mu, var, std, x_hat
 
 
 @pytest.mark.parametrize("shape, eps", GRAD_CASES)
 def test_each_backward_step_matches_finite_differences(rng, shape, eps):
-    """Eqs. (4)-(9): each node's gradient is the derivative of sum(G * Z) with respect to
-    that node, the nodes upstream of it held fixed."""
+    """Eqs. (4)-(8): each node's gradient is the derivative of sum(G * Z) with respect to
+    that node, the nodes it is computed from held fixed."""
     A, params = make_layer(rng, shape)
     gamma, beta = params["gamma"], params["beta"]
     G = rng.standard_normal(shape)
-    mu, A_tilde, var, std, x_hat = graph(A, params, eps)
+    mu, var, std, x_hat = graph(A, params, eps)
+    m = shape[0]
     loss_of = lambda X_hat: float(np.sum(G * (X_hat * gamma + beta)))
+    spread = lambda X, u: np.sqrt(((X - u) ** 2).mean(axis=0) + eps)
 
     dgamma, dbeta = param_gradients(G, x_hat)                                   # eq. (4)
     assert_gradient(lambda g: float(np.sum(G * (x_hat * g + beta))), dgamma, gamma)
     assert_gradient(lambda b: float(np.sum(G * (x_hat * gamma + b))), dbeta, beta)
     dX_hat = grad_x_hat(G, gamma)                                               # eq. (5)
     assert_gradient(loss_of, dX_hat, x_hat)
-    dstd = grad_std(dX_hat, A_tilde, std)                                       # eq. (6)
-    assert_gradient(lambda s: loss_of(A_tilde / s), dstd, std)
-    dA_tilde = grad_centred(dX_hat, A_tilde, std, dstd)                         # eq. (7)
-    through_centred = lambda T: loss_of(T / np.sqrt((T ** 2).mean(axis=0) + eps))
-    assert_gradient(through_centred, dA_tilde, A_tilde)
-    # The slope of the spread in a centred entry, used by eq. (7): a_tilde_ij / (m std_j).
-    spread_sum = lambda T: float(np.sum(np.sqrt((T ** 2).mean(axis=0) + eps)))
-    assert_gradient(spread_sum, A_tilde / (shape[0] * std), A_tilde)
-    dmu = grad_mean(dA_tilde)                                                   # eq. (8)
-    assert_gradient(lambda u: through_centred(A - u), dmu, mu)
-    dA = grad_input(dA_tilde, dmu)                                              # eq. (9)
-    assert_gradient(lambda X: through_centred(X - X.mean(axis=0)), dA, A)
+    dstd = grad_std(dX_hat, x_hat, std)                                         # eq. (6)
+    assert_gradient(lambda s: loss_of((A - mu) / s), dstd, std)
+    dmu = grad_mean(dX_hat, x_hat, std, dstd)                                   # eq. (7)
+    assert_gradient(lambda u: loss_of((A - u) / spread(A, u)), dmu, mu)
+    # Its second path is 0: the spread does not change with mu at the batch mean (the
+    # differences are at the level of their round-off, eps_machine / h = 2e-11).
+    slope = central_difference(lambda u: float(np.sum(spread(A, u))), mu)
+    assert np.all(np.abs(slope) < 1e-9)
+    dA = grad_input(dX_hat, x_hat, std, dstd, dmu)                              # eq. (8)
+    assert_gradient(lambda X: loss_of((X - X.mean(axis=0)) / spread(X, X.mean(axis=0))), dA, A)
+    # The slope of the spread in a_ij, mu held fixed, used by eq. (8): x_hat_ij / m.
+    assert_gradient(lambda X: float(np.sum(spread(X, mu))), x_hat / m, A)
     assert dgamma.shape == dbeta.shape == dstd.shape == dmu.shape == (shape[1],)
-    assert dX_hat.shape == dA_tilde.shape == dA.shape == shape
+    assert dX_hat.shape == dA.shape == shape
 
 
 def test_backward_steps_with_indices(rng):
-    """Eqs. (4)-(9) entry by entry, by explicit loops over i and j."""
+    """Eqs. (4)-(8) entry by entry, by explicit loops over i and j."""
     m, n = 5, 3
     A, params = make_layer(rng, (m, n))
     gamma = params["gamma"]
     G = rng.standard_normal((m, n))
-    mu, A_tilde, var, std, x_hat = graph(A, params)
+    mu, var, std, x_hat = graph(A, params)
     dX_hat = grad_x_hat(G, gamma)
-    dstd = grad_std(dX_hat, A_tilde, std)
-    dA_tilde = grad_centred(dX_hat, A_tilde, std, dstd)
-    dmu = grad_mean(dA_tilde)
-    dA = grad_input(dA_tilde, dmu)
+    dstd = grad_std(dX_hat, x_hat, std)
+    dmu = grad_mean(dX_hat, x_hat, std, dstd)
+    dA = grad_input(dX_hat, x_hat, std, dstd, dmu)
     close = lambda a, b: a == pytest.approx(b, rel=EXACT_RTOL, abs=EXACT_ATOL)
     for j in range(n):
         g_hat = [G[i, j] * gamma[j] for i in range(m)]
         assert all(close(dX_hat[i, j], g_hat[i]) for i in range(m))
-        assert close(dstd[j], -sum(g_hat[i] * A_tilde[i, j] for i in range(m)) / std[j] ** 2)
-        d_cent = [g_hat[i] / std[j] + A_tilde[i, j] / (m * std[j]) * dstd[j] for i in range(m)]
-        assert all(close(dA_tilde[i, j], d_cent[i]) for i in range(m))
-        assert close(dmu[j], -sum(d_cent))
-        assert all(close(dA[i, j], d_cent[i] + dmu[j] / m) for i in range(m))
+        assert close(dstd[j], -sum(g_hat[i] * (A[i, j] - mu[j]) for i in range(m)) / std[j] ** 2)
+        two_paths = (-sum(g_hat) / std[j]
+                     - sum(A[i, j] - mu[j] for i in range(m)) / (m * std[j]) * dstd[j])
+        assert close(dmu[j], two_paths)
+        assert close(dmu[j], -sum(g_hat) / std[j])
+        for i in range(m):
+            three_paths = (g_hat[i] / std[j] + (A[i, j] - mu[j]) / (m * std[j]) * dstd[j]
+                           + dmu[j] / m)
+            assert close(dA[i, j], three_paths)
 
 
 # --- the whole backward pass -----------------------------------------------------------
@@ -262,7 +265,7 @@ def test_backward_in_random_directions_for_a_wide_batch(rng):
 
 @pytest.mark.parametrize("shape, eps", GRAD_CASES)
 def test_compact_form_equals_the_step_by_step_form(rng, shape, eps):
-    """Eq. (10) against eqs. (4)-(9), and against its index form by loops."""
+    """Eq. (9) against eqs. (4)-(8), and against its index form by loops."""
     A, params = make_layer(rng, shape)
     G = rng.standard_normal(shape)
     _, cache = forward(A, params, eps)
@@ -289,40 +292,34 @@ def test_compact_form_equals_the_step_by_step_form(rng, shape, eps):
 
 @pytest.mark.parametrize("shape, eps", GRAD_CASES)
 def test_every_side_of_every_line_of_the_compact_derivation(rng, shape, eps):
-    """Eq. (10) as displayed: each side of its first three lines, entry by entry, against
-    the node-by-node gradients of eqs. (7)-(9); and eq. (11), each side."""
+    """Eq. (9) as displayed: each side of its first two lines, entry by entry, against the
+    node-by-node gradient of eqs. (6)-(8); and eq. (10), each side."""
     A, params = make_layer(rng, shape)
     G = rng.standard_normal(shape)
     _, cache = forward(A, params, eps)
-    x_hat, A_tilde, std = cache["x_hat"], cache["A_tilde"], cache["std"]
+    x_hat, std = cache["x_hat"], cache["std"]
     g_hat = grad_x_hat(G, params["gamma"])
-    dA_tilde = grad_centred(g_hat, A_tilde, std, grad_std(g_hat, A_tilde, std))
-    dmu = grad_mean(dA_tilde)
-    dA = grad_input(dA_tilde, dmu)
+    dstd = grad_std(g_hat, x_hat, std)
+    dA = grad_input(g_hat, x_hat, std, dstd, grad_mean(g_hat, x_hat, std, dstd))
     m, n = shape
     close = lambda a, b: a == pytest.approx(b, rel=1e-10, abs=1e-12)
     for j in range(n):
-        s_ga = sum(g_hat[k, j] * A_tilde[k, j] for k in range(m))
         s_gx = sum(g_hat[k, j] * x_hat[k, j] for k in range(m))
         s_g = sum(g_hat[k, j] for k in range(m))
         s_x = sum(x_hat[i, j] for i in range(m))
         for i in range(m):
-            line1 = [dA_tilde[i, j],
-                     g_hat[i, j] / std[j] - A_tilde[i, j] / (m * std[j] ** 3) * s_ga,
-                     (g_hat[i, j] - x_hat[i, j] / m * s_gx) / std[j]]
-            assert all(close(side, line1[0]) for side in line1[1:])
-            line3 = (m * g_hat[i, j] - s_g - x_hat[i, j] * s_gx) / (m * std[j])
-            assert close(dA[i, j], line3)
-        line2 = [dmu[j], -(s_g - s_x * s_gx / m) / std[j], -s_g / std[j]]
-        assert all(close(side, line2[0]) for side in line2[1:])
-        eq12 = [sum(dA[i, j] for i in range(m)),
+            sides = [dA[i, j],
+                     g_hat[i, j] / std[j] - x_hat[i, j] / (m * std[j]) * s_gx - s_g / (m * std[j]),
+                     (m * g_hat[i, j] - s_g - x_hat[i, j] * s_gx) / (m * std[j])]
+            assert all(close(side, sides[0]) for side in sides[1:])
+        eq10 = [sum(dA[i, j] for i in range(m)),
                 (m * s_g - m * s_g - s_x * s_gx) / (m * std[j])]
         scale = sum(abs(dA[i, j]) for i in range(m))
-        assert all(abs(side) <= 1e-13 * max(scale, 1.0) for side in eq12)
+        assert all(abs(side) <= 1e-13 * max(scale, 1.0) for side in eq10)
 
 
 def test_the_steps_agree_with_the_compact_form_when_the_mean_terms_matter(rng):
-    """A batch of two with one huge upstream entry: every term of eq. (10) is large."""
+    """A batch of two with one huge upstream entry: every term of eq. (9) is large."""
     A, params = make_layer(rng, (2, 2))
     G = np.array([[1e3, -1.0], [2.0, 1e-3]])
     _, cache = forward(A, params)
@@ -334,7 +331,7 @@ def test_the_steps_agree_with_the_compact_form_when_the_mean_terms_matter(rng):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_input_gradient_sums_to_zero_over_the_batch(rng, shape):
-    """Eq. (11): every column of dL/dA sums to 0, while its entries are of order 1."""
+    """Eq. (10): every column of dL/dA sums to 0, while its entries are of order 1."""
     A, params = make_layer(rng, shape)
     G = rng.standard_normal(shape)
     dA, _ = backward(G, forward(A, params)[1])
@@ -343,7 +340,7 @@ def test_input_gradient_sums_to_zero_over_the_batch(rng, shape):
     np.testing.assert_allclose(sums, dA.sum(axis=0), rtol=EXACT_RTOL, atol=EXACT_ATOL)
     scale = np.abs(dA).sum(axis=0)
     assert np.all(np.abs(sums) <= 1e-13 * np.maximum(scale, 1.0))
-    # The reason: the columns of x_hat sum to 0 (the term in eq. (11) that survives).
+    # The reason: the columns of x_hat sum to 0 (the term in eq. (10) that survives).
     np.testing.assert_allclose(forward(A, params)[1]["x_hat"].sum(axis=0), 0.0,
                                atol=EXACT_ATOL)
 
@@ -357,7 +354,7 @@ def test_shifting_a_column_leaves_the_output_unchanged(rng):
 
 
 def test_a_wrong_gradient_does_not_sum_to_zero(rng):
-    """The invariant can fail: the direct path alone (eq. (8) without the mean) does not
+    """The invariant can fail: the direct path alone (eq. (8) without the others) does not
     sum to zero, so the test above checks something."""
     A, params = make_layer(rng, (6, 3))
     G = rng.standard_normal((6, 3))
@@ -385,7 +382,7 @@ def test_update_running_by_hand():
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_update_running_weights_the_new_batch_by_the_momentum(rng, shape):
-    """Eq. (12): momentum 1 keeps only the batch (unbiased variance), 0 keeps the old."""
+    """Eq. (11): momentum 1 keeps only the batch (unbiased variance), 0 keeps the old."""
     A, params = make_layer(rng, shape)
     _, cache = forward(A, params)
     old = {"mean": rng.standard_normal(shape[1]), "var": rng.uniform(0.5, 2.0, shape[1])}
@@ -417,7 +414,7 @@ def test_running_averages_converge_to_the_population_statistics(rng):
 
 @pytest.mark.parametrize("shape", EVAL_SHAPES)
 def test_evaluation_mode_uses_the_running_statistics(rng, shape):
-    """Eq. (13): every example gets the same affine map, a batch of one included."""
+    """Eq. (12): every example gets the same affine map, a batch of one included."""
     A, params = make_layer(rng, shape)
     running = {"mean": rng.standard_normal(shape[1]), "var": rng.uniform(0.1, 3.0, shape[1])}
     Z, cache = forward_eval(A, params, running)
@@ -436,7 +433,7 @@ def test_evaluation_mode_uses_the_running_statistics(rng, shape):
 
 @pytest.mark.parametrize("shape", EVAL_SHAPES)
 def test_backward_eval_matches_finite_differences(rng, shape):
-    """Eq. (14), with a random upstream gradient."""
+    """Eq. (13), with a random upstream gradient."""
     A, params = make_layer(rng, shape)
     running = {"mean": rng.standard_normal(shape[1]), "var": rng.uniform(0.1, 3.0, shape[1])}
     G = rng.standard_normal(shape)
@@ -550,10 +547,12 @@ _, E2 = forward_eval(A2, P2, init_running(2))
          r"std must have shape \(2,\)"),
         (lambda: grad_std(np.ones((2, 2)), np.ones((2, 2)), np.array([1.0, 0.0])),
          r"std must be > 0"),
-        (lambda: grad_centred(np.ones((2, 2)), np.ones((2, 2)), np.ones(2), np.ones(3)),
+        (lambda: grad_mean(np.ones((2, 2)), np.ones((2, 2)), np.ones(2), np.ones(3)),
          r"dstd must have shape \(2,\)"),
-        (lambda: grad_mean(np.ones(3)), r"dA_tilde must be a 2-D array"),
-        (lambda: grad_input(np.ones((2, 2)), np.ones(1)), r"dmu must have shape \(2,\)"),
+        (lambda: grad_mean(np.ones(3), np.ones(3), np.ones(3), np.ones(3)),
+         r"dX_hat must be a 2-D array"),
+        (lambda: grad_input(np.ones((2, 2)), np.ones((2, 2)), np.ones(2), np.ones(2),
+                            np.ones(1)), r"dmu must have shape \(2,\)"),
         (lambda: batch_sum(np.ones((2, 2, 2))), r"dA must be a 2-D array"),
         (lambda: init_running(0), r"n must be a positive integer, got 0"),
         (lambda: init_running(2.0), r"n must be a positive integer"),
@@ -595,18 +594,17 @@ def _training_envs(rng):
         G = rng.standard_normal((m, n))
         Z, cache = forward(A, params, eps)
         mu, var, std = cache["mu"], cache["var"], cache["std"]
-        x_hat, A_tilde = cache["x_hat"], cache["A_tilde"]
+        x_hat = cache["x_hat"]
         dgamma, dbeta = param_gradients(G, x_hat)
         G_hat = grad_x_hat(G, gamma)
-        dstd = grad_std(G_hat, A_tilde, std)
-        dA_tilde = grad_centred(G_hat, A_tilde, std, dstd)
-        dmu = grad_mean(dA_tilde)
+        dstd = grad_std(G_hat, x_hat, std)
+        dmu = grad_mean(G_hat, x_hat, std, dstd)
         dA, _ = backward(G, cache)
         yield {"A": A, "m": m, "n": n, "mu": mu, "sigma": np.sqrt(var), "epsilon": eps,
-               "sigma_tilde": std, "A_tilde": A_tilde, "X_hat": x_hat, "gamma": gamma,
+               "sigma_tilde": std, "X_hat": x_hat, "gamma": gamma,
                "beta": beta, "Z": Z, "G": G, "G_hat": G_hat,
                "dbeta": dbeta, "dgamma": dgamma, "dx_hat": G_hat, "dX_hat": G_hat,
-               "dsigma_tilde": dstd, "da_tilde": dA_tilde, "dA_tilde": dA_tilde,
+               "dsigma_tilde": dstd,
                "dmu": dmu, "dA": dA}
 
 
@@ -642,7 +640,6 @@ FORMULAS = {
     "grad-params": Case(_training_envs),
     "grad-x-hat": Case(_training_envs),
     "grad-std": Case(_training_envs),
-    "grad-centred": Case(_training_envs),
     "grad-mean": Case(_training_envs),
     "grad-input": Case(_training_envs),
     "backward": Case(_training_envs),

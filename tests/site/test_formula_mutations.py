@@ -24,8 +24,6 @@ from registry import cases_of, pages_with_formulas
 STILL_TRUE = {
     ("foundations/matrix-calculus.md", "quadratic-form", "index"):
         "A_kl -> A_lk inside sum_k sum_l x_k A_kl x_l: the double sum is the same",
-    ("layers/batch-norm.md", "backward", "fraction"):
-        "1/m -> m/1 in a term multiplied by the column sum of x_hat, which is zero",
     ("layers/batch-norm.md", "zero-sum", "factor"):
         "1/(m std) -> 2/(m std) in front of a bracket that is zero, the point of the formula",
     ("layers/layer-norm.md", "zero-sum", "factor"):
