@@ -136,15 +136,22 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=1, keepdims=True)          # largest entry of each row is 0
-    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    """log p of each row, the last line of eq. (7): log1p keeps the digits of log p near 0."""
+    top = np.argmax(z, axis=1)[:, None]                 # one largest entry of each row
+    shifted = z - np.take_along_axis(z, top, axis=1)    # z - M: 0 there, <= 0 elsewhere
+    rest = np.arange(z.shape[1]) != top                 # every entry but that one
+    terms = np.sum(np.exp(shifted), axis=1, keepdims=True, where=rest)
+    return shifted - np.log1p(terms)
 
 
 def _log_rest(log_p: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """log of the summed probability of the wrong classes, by log-sum-exp."""
+    """log of the summed probability of the wrong classes, by log-sum-exp with log1p."""
     others = np.where(Y == 1.0, -np.inf, log_p)              # drop the true class
-    top = others.max(axis=1, keepdims=True)                  # finite: C >= 2
-    return (top + np.log(np.sum(np.exp(others - top), axis=1, keepdims=True)))[:, 0]
+    top = np.argmax(others, axis=1)[:, None]                 # a wrong class: C >= 2
+    M = np.take_along_axis(others, top, axis=1)
+    rest = (np.arange(log_p.shape[1]) != top) & (Y != 1.0)
+    terms = np.sum(np.exp(others - M), axis=1, keepdims=True, where=rest)
+    return (M + np.log1p(terms))[:, 0]
 
 
 # --8<-- [start:bce]
@@ -214,7 +221,9 @@ def cross_entropy_loss(z: np.ndarray, y: np.ndarray) -> float:
 def cross_entropy_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of the mean of eq. (7) with respect to z, shape (m, C): eq. (8)."""
     z, Y = _check_classes(z, y)
-    return (np.exp(_log_softmax(z)) - Y) / z.shape[0]
+    P = np.exp(_log_softmax(z))                  # softmax, (m, C)
+    rest = np.sum(P * (1.0 - Y), axis=1, keepdims=True)   # 1 - p_y, as a sum
+    return np.where(Y == 1.0, -rest, P) / z.shape[0]     # p_k - [k = y]
 # --8<-- [end:cross-entropy-grad]
 
 
@@ -248,9 +257,10 @@ def label_smoothing_loss(z: np.ndarray, y: np.ndarray, epsilon: float = 0.1) -> 
 def label_smoothing_grad(z: np.ndarray, y: np.ndarray,
                          epsilon: float = 0.1) -> np.ndarray:
     """Gradient of eq. (9) with respect to z, shape (m, C): eq. (10)."""
-    z, _ = _check_classes(z, y)
-    q = smoothed_targets(y, z.shape[1], epsilon)
-    return (np.exp(_log_softmax(z)) - q) / z.shape[0]
+    z, Y = _check_classes(z, y)
+    _check_epsilon(epsilon)
+    y_minus_q = epsilon * (Y - 1.0 / z.shape[1])           # y - q, (m, C)
+    return cross_entropy_grad(z, y) + y_minus_q / z.shape[0]   # (p - y) + (y - q)
 # --8<-- [end:label-smoothing-grad]
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from functools import partial
+
+import high_precision as hp
 import numpy as np
 import pytest
 
@@ -243,6 +247,50 @@ def test_naive_cross_entropy_fails_where_the_stable_one_is_exact():
     assert cross_entropy_loss(z, [1]) == pytest.approx(1000.0, rel=EXACT_RTOL)
     zs = np.array([[0.3, -1.2, 2.0]])
     assert naive_cross_entropy_loss(zs, [0]) == pytest.approx(cross_entropy_loss(zs, [0]), rel=1e-14)
+
+
+#: Rows of logits with a large margin, and a true class: the largest logit right (the loss
+#: is about e^-margin, far below the rounding unit of log 1), or wrong (about the margin);
+#: a tie at the maximum; and a largest logit that is not the first entry.
+LARGE_MARGIN_ROWS = [
+    *[((a, 0.0), y) for a in (40.0, 100.0, 800.0) for y in (0, 1)],
+    ((0.0, 45.0), 1),
+    ((50.0, 50.0, 0.0), 0),
+    ((60.0, 21.0, 0.0), 0),
+]
+
+
+@pytest.mark.parametrize("row, y", LARGE_MARGIN_ROWS)
+@pytest.mark.parametrize("name", ["cross_entropy", "label_smoothing 0", "label_smoothing 0.1",
+                                  "multiclass_focal", "multiclass_focal gamma 0.5"])
+def test_softmax_losses_keep_their_digits_at_large_margins(row, y, name):
+    """Against 420-digit arithmetic: every entry of loss and gradient to float64 precision."""
+    loss, grad, reference = {
+        "cross_entropy": (cross_entropy_loss, cross_entropy_grad, hp.cross_entropy(y)),
+        "label_smoothing 0": (partial(label_smoothing_loss, epsilon=0.0),
+                              partial(label_smoothing_grad, epsilon=0.0),
+                              hp.label_smoothing(y, 0.0)),
+        "label_smoothing 0.1": (partial(label_smoothing_loss, epsilon=0.1),
+                                partial(label_smoothing_grad, epsilon=0.1),
+                                hp.label_smoothing(y, 0.1)),
+        "multiclass_focal": (multiclass_focal_loss, multiclass_focal_grad,
+                             hp.multiclass_focal(y, 2.0)),
+        "multiclass_focal gamma 0.5": (partial(multiclass_focal_loss, gamma=0.5),
+                                       partial(multiclass_focal_grad, gamma=0.5),
+                                       hp.multiclass_focal(y, 0.5)),
+    }[name]
+    value, gradient = hp.value_and_gradient(reference, row)
+    z = np.array([row])
+    assert loss(z, [y]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(grad(z, [y])[0], gradient, rtol=EXACT_RTOL, atol=0.0)
+
+
+def test_cross_entropy_at_margin_40_is_not_rounded_to_zero():
+    """The case of the text: log(1 + e^-40) is 4.25e-18, and log of 1 + 4.25e-18 rounds to 0."""
+    z = np.array([[40.0, 0.0]])
+    assert cross_entropy_loss(z, [0]) == pytest.approx(math.exp(-40.0), rel=EXACT_RTOL)
+    # The focal loss is (1 - p_y)^2 (-log p_y), about e^-120 = 7.67e-53, not 0.
+    assert multiclass_focal_loss(z, [0]) == pytest.approx(math.exp(-120.0), rel=1e-15)
 
 
 # ----------------------------------------------------------------------- label smoothing

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import high_precision as hp
 import numpy as np
 import pytest
 
@@ -107,6 +110,43 @@ def test_naive_log_softmax_fails_where_the_shifted_form_is_exact():
     assert np.isnan(naive[0, 0])
     # Exact answer: log(1 / (1 + e^-1000)) = 0 and -1000 - 0 in float64.
     np.testing.assert_array_equal(log_softmax(z), [[0.0, -1000.0]])
+
+
+#: Rows of logits with a large margin: the largest probability is 1 - e^-margin, and
+#: log(1 + e^-margin) rounds to 0 once the margin passes about 37; a tie at the maximum;
+#: and a largest logit that is not the first entry.
+LARGE_MARGIN_ROWS = [(40.0, 0.0), (100.0, 0.0), (800.0, 0.0), (0.0, 45.0), (50.0, 50.0, 0.0),
+                     (60.0, 21.0, 0.0)]
+
+
+@pytest.mark.parametrize("row", LARGE_MARGIN_ROWS)
+def test_log_softmax_and_logit_gradients_keep_their_digits_at_large_margins(row):
+    """Against 420-digit arithmetic: every entry to float64 precision, also the tiny ones."""
+    z = np.array([row])
+    C = z.shape[1]
+    np.testing.assert_allclose(log_softmax(z)[0], hp.log_softmax_floats(row),
+                               rtol=EXACT_RTOL, atol=0.0)
+    for y in range(C):
+        value, gradient = hp.value_and_gradient(hp.cross_entropy(y), row)
+        assert nll_loss(log_softmax(z), np.array([y])) == pytest.approx(value, rel=EXACT_RTOL,
+                                                                        abs=0.0)
+        np.testing.assert_allclose(nll_logits_grad(z, np.array([y]))[0], gradient,
+                                   rtol=EXACT_RTOL, atol=0.0)
+        one_hot = np.eye(C)[[y]]
+        np.testing.assert_allclose(kl_div_logits_grad(z, one_hot)[0], gradient,
+                                   rtol=EXACT_RTOL, atol=0.0)
+    soft = np.full((1, C), 0.25 / (C - 1))
+    soft[0, np.argmax(row)] = 0.75                 # a soft target, most mass on the top logit
+    value, gradient = hp.value_and_gradient(hp.kl_divergence(soft[0]), row)
+    assert kl_div_loss(log_softmax(z), soft) == pytest.approx(value, rel=EXACT_RTOL)
+    np.testing.assert_allclose(kl_div_logits_grad(z, soft)[0], gradient, rtol=EXACT_RTOL,
+                               atol=0.0)
+
+
+def test_log_softmax_at_margin_40_is_not_rounded_to_zero():
+    # log p_1 = -log(1 + e^-40) = -4.25e-18: the log of 1 + 4.25e-18 would round to 0.
+    assert log_softmax(np.array([[40.0, 0.0]]))[0, 0] == pytest.approx(-math.exp(-40.0),
+                                                                       rel=EXACT_RTOL)
 
 
 @pytest.mark.parametrize("z", [Z_EXTREME, -Z_EXTREME])
