@@ -165,6 +165,17 @@ def test_bce_known_values():
     np.testing.assert_allclose(bce_grad([0.8, 0.4], [1, 0]), [-0.625, 5 / 6], rtol=EXACT_RTOL)
 
 
+def test_bce_stays_finite_where_the_probability_approaches_its_label():
+    """Near p = y in {0, 1} the loss tends to 0 and the derivative to -1 (y = 1) or +1 (y = 0);
+    only towards the opposite end do both grow without bound."""
+    h = 1e-12
+    assert bce_loss([1.0 - h], [1]) == pytest.approx(h, rel=1e-3)
+    assert bce_grad([1.0 - h], [1])[0] == pytest.approx(-1.0, rel=1e-9)
+    assert bce_grad([h], [0])[0] == pytest.approx(1.0, rel=1e-9)
+    assert bce_loss([h], [1]) == pytest.approx(-np.log(h), rel=EXACT_RTOL)
+    assert bce_grad([h], [1])[0] == pytest.approx(-1.0 / h, rel=1e-9)
+
+
 def test_bce_gradient_simplification_step(rng):
     """Eq. (2): the two-term derivative equals the single fraction."""
     p = rng.uniform(0.01, 0.99, size=50)
