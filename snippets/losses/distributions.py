@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: How far a row of p may sum from 1 (rounding in the caller's normalisation).
+#: How far a row of p may sum from 1, and the log-sum-exp of a row of log_q lie from 0
+#: (rounding in the caller's normalisation).
 ROW_SUM_ATOL = 1e-6
 
 
@@ -29,6 +30,12 @@ def _check_log_q(log_q: np.ndarray) -> np.ndarray:
     if np.any(log_q > 0):
         raise ValueError("log_q must hold log-probabilities, which are <= 0; got max "
                          f"{log_q.max()}. For raw scores, use the logits functions")
+    top = np.max(log_q, axis=1, keepdims=True)
+    lse = (top + np.log(np.sum(np.exp(log_q - top), axis=1, keepdims=True)))[:, 0]
+    if np.any(np.abs(lse) > ROW_SUM_ATOL):
+        raise ValueError("each row of log_q must be normalised, its probabilities exp(log_q) "
+                         f"summing to 1 (log-sum-exp 0); got log-sum-exp between {lse.min()} "
+                         f"and {lse.max()}. Apply log_softmax to raw scores first")
     return log_q
 
 

@@ -59,15 +59,30 @@ def test_kl_is_not_symmetric_and_is_non_negative(rng):
     assert forward > 0 and backward > 0 and abs(forward - backward) > 1e-6
 
 
+def assert_linear_gradient(loss, g: np.ndarray, log_q: np.ndarray, rng: np.random.Generator):
+    """Assert that g is the gradient in log_q of a loss that is linear in log_q.
+
+    The functions accept only normalised rows, so the checker cannot step one entry at a
+    time. A linear loss changes between any two inputs by exactly the gradient times the
+    step: a finite difference with no truncation error. The steps here go from log_q to
+    random normalised rows, in directions that a wrong factor, sign or entry would miss
+    only by chance.
+    """
+    m, C = log_q.shape
+    for _ in range(5):
+        other = np.log(random_distribution(rng, m, C))
+        change = loss(other) - loss(log_q)
+        assert change == pytest.approx(np.sum(g * (other - log_q)), rel=EXACT_RTOL,
+                                       abs=EXACT_ATOL)
+
+
 @pytest.mark.parametrize("m,C", SHAPES)
-def test_kl_gradient_matches_finite_differences(rng, m, C):
+def test_kl_gradient_matches_the_change_of_the_loss(rng, m, C):
     p = random_distribution(rng, m, C, zeros=True)
-    # Rows summing to 0.9: with C = 1 a normalised row is log q = 0, and the checker's steps
-    # would leave the domain log q <= 0. The loss is linear in log_q, so nothing else changes.
-    log_q = np.log(0.9 * random_distribution(rng, m, C))
+    log_q = np.log(random_distribution(rng, m, C))
     g = kl_div_grad(log_q, p)
     assert g.shape == (m, C)
-    assert_gradient(lambda v: kl_div_loss(v, p), g, log_q, rng)
+    assert_linear_gradient(lambda v: kl_div_loss(v, p), g, log_q, rng)
 
 
 @pytest.mark.parametrize("m,C", SHAPES)
@@ -195,9 +210,9 @@ def test_nll_known_values_and_one_hot_equivalence(rng):
 
 @pytest.mark.parametrize("m,C", SHAPES)
 def test_nll_gradients_match_finite_differences(rng, m, C):
-    log_q = np.log(0.9 * random_distribution(rng, m, C))   # rows sum to 0.9, as above
+    log_q = np.log(random_distribution(rng, m, C))
     y = rng.integers(0, C, size=m)
-    assert_gradient(lambda v: nll_loss(v, y), nll_grad(log_q, y), log_q, rng)
+    assert_linear_gradient(lambda v: nll_loss(v, y), nll_grad(log_q, y), log_q, rng)
     z = rng.normal(scale=2.0, size=(m, C))
     dz = nll_logits_grad(z, y)
     assert_gradient(lambda v: nll_loss(log_softmax(v), y), dz, z, rng)
@@ -211,11 +226,17 @@ def test_nll_gradients_match_finite_differences(rng, m, C):
         (lambda: kl_div_loss(np.log([[0.5, 0.5]]), [[0.5, 0.6]]), r"each row of p must sum to 1"),
         (lambda: kl_div_loss(np.log([[0.5, 0.5]]), [[1.5, -0.5]]), r"p must hold probabilities >= 0"),
         (lambda: kl_div_loss([[0.1, -1.0]], [[0.5, 0.5]]), r"log_q must hold log-probabilities"),
-        (lambda: kl_div_grad([[-1.0, -1.0]], [[1.0]]), r"p must have shape \(1, 2\), got \(1, 1\)"),
+        (lambda: kl_div_grad(np.log([[0.5, 0.5]]), [[1.0]]), r"p must have shape \(1, 2\), got \(1, 1\)"),
         (lambda: kl_div_grad([-1.0, -1.0], [1.0]), r"log_q must be a non-empty 2-D array"),
         (lambda: kl_div_loss([[-np.inf, 0.0]], [[0.0, 1.0]]), r"log_q must be finite"),
         (lambda: entropy([[np.nan, 1.0]]), r"p must be finite"),
-        (lambda: soft_cross_entropy_loss([[-1.0]], [[0.5]]), r"sum to 1"),
+        (lambda: soft_cross_entropy_loss([[0.0]], [[0.5]]), r"sum to 1"),
+        # log_q rows must be normalised: exp(log_q) sums to 1 in each row.
+        (lambda: kl_div_loss([[0.0, 0.0]], [[0.5, 0.5]]), r"each row of log_q must be normalised"),
+        (lambda: kl_div_grad([[-1.0, -1.0]], [[0.5, 0.5]]), r"log-sum-exp between -0\.30"),
+        (lambda: soft_cross_entropy_loss([[-1.0]], [[1.0]]), r"log_q must be normalised"),
+        (lambda: nll_loss([[-1000.0, -1000.0]], np.array([0])), r"log-sum-exp between -999\.30"),
+        (lambda: nll_grad(np.log([[0.5, 0.4]]), np.array([1])), r"log_q must be normalised"),
         (lambda: log_softmax(np.zeros((0, 3))), r"non-empty 2-D array"),
         (lambda: naive_log_softmax([1.0, 2.0]), r"z must be a non-empty 2-D"),
         (lambda: kl_div_logits_grad([[1.0, 2.0]], [[1.0, 0.0, 0.0]]), r"p must have shape \(1, 2\)"),
