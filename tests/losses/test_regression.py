@@ -333,10 +333,37 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
     assert a == b == pytest.approx(0.5 * (np.log(1e-3) + 0.25 / 1e-3), rel=EXACT_RTOL)
     assert gaussian_nll_var_grad([1.0], [0.5], [1e-9], eps=1e-3)[0] == 0.0
     assert gaussian_nll_grad([1.0], [0.5], [1e-300])[0] == pytest.approx(0.5 / 1e-6, rel=EXACT_RTOL)
+    # A variance of exactly 0 is clamped like any other below eps (PyTorch accepts it too).
+    assert gaussian_nll_loss([1.0], [0.5], [0.0], eps=1e-3) == b
+    assert gaussian_nll_grad([1.0], [0.5], [0.0], eps=1e-3)[0] == pytest.approx(0.5 / 1e-3,
+                                                                               rel=EXACT_RTOL)
+    assert gaussian_nll_var_grad([1.0], [0.5], [0.0], eps=1e-3)[0] == 0.0
     # full=False drops exactly 0.5 log(2 pi) per entry.
     diff = gaussian_nll_loss([1.0, 2.0], [0.0, 0.0], [1.0, 3.0], full=True) - \
         gaussian_nll_loss([1.0, 2.0], [0.0, 0.0], [1.0, 3.0])
     assert diff == pytest.approx(0.5 * np.log(2 * np.pi), rel=EXACT_RTOL)
+
+
+def test_gaussian_against_pytorch_where_the_variance_is_clamped():
+    """PyTorch clamps var under no_grad, so its var gradient is eq. (17) at the clamped value.
+
+    Measured with torch 2.13.0, GaussianNLLLoss() in float64, y_hat = 1, y = 0.5, and
+    var = 1e-8 or var = 0: loss 124993.09224472102, gradient 500000.0 in y_hat and
+    -124999500000.0 in var.
+    """
+    for var in (1e-8, 0.0):
+        assert gaussian_nll_loss([1.0], [0.5], [var]) == pytest.approx(124993.09224472102,
+                                                                       rel=EXACT_RTOL)
+        assert gaussian_nll_grad([1.0], [0.5], [var])[0] == pytest.approx(500000.0,
+                                                                          rel=EXACT_RTOL)
+        # Ours is the derivative of the clamped loss, which does not depend on var there ...
+        assert gaussian_nll_var_grad([1.0], [0.5], [var])[0] == 0.0
+        # ... PyTorch's is (eps - r^2) / (2 eps^2) / m, eq. (17) with v = eps.
+        eps, r = 1e-6, 0.5
+        assert (eps - r**2) / (2 * eps**2) == pytest.approx(-124999500000.0, rel=EXACT_RTOL)
+    # Above eps the two agree: at var = 1e-3 PyTorch gives -124500.0 in var.
+    assert gaussian_nll_var_grad([1.0], [0.5], [1e-3])[0] == pytest.approx(-124500.0,
+                                                                          rel=EXACT_RTOL)
 
 
 @pytest.mark.parametrize(
@@ -360,7 +387,7 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
         (lambda: poisson_nll_loss([0.0], [-1.0]), r"counts >= 0, got min -1.0"),
         (lambda: poisson_nll_grad([800.0], [1.0]), r"log-rates z must be <= 709.78"),
         (lambda: poisson_nll_loss([0.0, 1.0], [1.0]), r"z and y must have the same shape"),
-        (lambda: gaussian_nll_loss([1.0], [0.0], [0.0]), r"var must be > 0, got min 0.0"),
+        (lambda: gaussian_nll_loss([1.0], [0.0], [-1e-9]), r"var must be >= 0 .*got min -1e-09"),
         (lambda: gaussian_nll_grad([1.0], [0.0], [1.0, 2.0]), r"var must have the shape"),
         (lambda: gaussian_nll_var_grad([1.0], [0.0], [1.0], eps=0.0), r"eps must be a positive"),
         (lambda: gaussian_nll_loss([1.0], [0.0], [np.inf]), r"var must be finite"),
