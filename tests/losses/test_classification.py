@@ -388,6 +388,23 @@ def test_naive_focal_agrees_for_moderate_logits_and_fails_for_large_ones(rng):
     assert focal_loss([40.0], [0]) == pytest.approx(0.75 * sigmoid(40.0) ** 2 * 40.0, rel=1e-12)
 
 
+def test_focal_losses_match_the_documented_keras_formulas(rng):
+    """Keras's documented focal losses, written out on probabilities: the conversions stated
+    on the page (no alpha by default in the binary one, a scalar alpha in the other)."""
+    z, y = binary(rng, 20)
+    p = sigmoid(z)
+    bce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    focal_factor = np.where(y == 1, (1 - p) ** 2, p**2)
+    keras_binary = np.mean(focal_factor * bce)                       # apply_class_balancing=False
+    assert focal_loss(z, y, alpha=None) == pytest.approx(keras_binary, rel=1e-12)
+    balanced = np.mean(np.where(y == 1, 0.25, 0.75) * focal_factor * bce)   # ... =True
+    assert focal_loss(z, y) == pytest.approx(balanced, rel=1e-12)
+    z, y = multiclass(rng, 12, 4)
+    P, Y = softmax(z), np.eye(4)[y]
+    keras_categorical = np.mean(np.sum(0.25 * Y * (1 - P) ** 2 * -np.log(P), axis=1))
+    assert 0.25 * multiclass_focal_loss(z, y) == pytest.approx(keras_categorical, rel=1e-12)
+
+
 def test_multiclass_focal_known_value():
     # p = (1, 2, 3) / 6, y = 2: p_y = 1/2, loss (1/2)^2 * ln 2.
     assert multiclass_focal_loss(Z_SIXTHS, [2]) == pytest.approx(0.25 * np.log(2.0), rel=EXACT_RTOL)
