@@ -252,6 +252,36 @@ def test_triplet_subgradients_at_the_kinks():
     np.testing.assert_allclose(dneg, [[0.0, -1.0]], rtol=EXACT_RTOL)
 
 
+def test_triplet_against_pytorch_at_a_zero_distance():
+    """PyTorch adds eps to every coordinate of the difference before the norm.
+
+    Measured with torch 2.13.0, TripletMarginLoss() in float64 at u = v+ = (1, 2, 3),
+    v- = (1.5, 2, 3): loss 0.5000027320488076, gradient (1.5774, 0.5773, 0.5773) in the
+    anchor and -0.5774 (1, 1, 1) in the positive.
+    """
+    u, v_neg = np.array([[1.0, 2.0, 3.0]]), np.array([[1.5, 2.0, 3.0]])
+    eps = 1e-6
+    # PyTorch's documented distance ||u - v + eps||, and its gradient (u - v + eps) / d.
+    d_pos, d_neg = np.linalg.norm(eps * np.ones(3)), np.linalg.norm(u - v_neg + eps)
+    assert d_pos - d_neg + 1.0 == pytest.approx(0.5000027320488076, rel=EXACT_RTOL)
+    torch_du = eps * np.ones(3) / d_pos - (u - v_neg + eps) / d_neg
+    np.testing.assert_allclose(torch_du, [[1.5774, 0.5773, 0.5773]], atol=1e-4)
+    # Ours: d+ = 0 exactly, and eq. (5) gives d+ the subgradient 0.
+    assert triplet_margin_loss(u, u.copy(), v_neg) == 0.5
+    du, dpos, _ = triplet_margin_grad(u, u.copy(), v_neg)
+    np.testing.assert_allclose(du, [[1.0, 0.0, 0.0]], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_array_equal(dpos, 0.0)
+    # The gradients differ by the unit vector (1, 1, 1) / sqrt 3: by 1, not by about eps.
+    assert np.linalg.norm(torch_du - du) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_triplet_accepts_a_margin_of_zero():
+    # PyTorch refuses margin <= 0; here margin = 0 asks only for d+ <= d-: d+ = 5, d- = 1.
+    u, v_pos, v_neg = np.zeros((1, 2)), np.array([[3.0, 4.0]]), np.array([[0.0, 1.0]])
+    assert triplet_margin_loss(u, v_pos, v_neg, margin=0.0) == pytest.approx(4.0, rel=EXACT_RTOL)
+    assert triplet_margin_loss(u, v_neg, v_pos, margin=0.0) == 0.0
+
+
 # ------------------------------------------------------------------------ extreme inputs
 
 @pytest.mark.parametrize("scale", EXTREME_SCALES)
