@@ -237,14 +237,14 @@ def naive_cross_entropy_loss(z: np.ndarray, y: np.ndarray) -> float:
 
 
 # --8<-- [start:label-smoothing]
-def smoothed_targets(y: np.ndarray, C: int, epsilon: float = 0.1) -> np.ndarray:
+def smoothed_targets(y: np.ndarray, C: int, epsilon: float = 0.0) -> np.ndarray:
     """The smoothed target rows q (m, C) of eq. (9)."""
     Y = _check_targets(y, C)                     # one-hot rows, (m, C)
     _check_epsilon(epsilon)
     return (1.0 - epsilon) * Y + epsilon / C
 
 
-def label_smoothing_loss(z: np.ndarray, y: np.ndarray, epsilon: float = 0.1) -> float:
+def label_smoothing_loss(z: np.ndarray, y: np.ndarray, epsilon: float = 0.0) -> float:
     """Cross-entropy of logits z (m, C) against the smoothed targets: eq. (9)."""
     z, _ = _check_classes(z, y)
     q = smoothed_targets(y, z.shape[1], epsilon)
@@ -255,7 +255,7 @@ def label_smoothing_loss(z: np.ndarray, y: np.ndarray, epsilon: float = 0.1) -> 
 
 # --8<-- [start:label-smoothing-grad]
 def label_smoothing_grad(z: np.ndarray, y: np.ndarray,
-                         epsilon: float = 0.1) -> np.ndarray:
+                         epsilon: float = 0.0) -> np.ndarray:
     """Gradient of eq. (9) with respect to z, shape (m, C): eq. (10)."""
     z, Y = _check_classes(z, y)
     _check_epsilon(epsilon)

@@ -93,7 +93,7 @@ SIGNED_CASES = {
 }
 CLASS_CASES = {
     "cross_entropy": (cross_entropy_loss, cross_entropy_grad, {}),
-    "label_smoothing": (label_smoothing_loss, label_smoothing_grad, {}),
+    "label_smoothing eps 0.1": (label_smoothing_loss, label_smoothing_grad, {"epsilon": 0.1}),
     "label_smoothing 0.3": (label_smoothing_loss, label_smoothing_grad, {"epsilon": 0.3}),
     "multiclass_focal": (multiclass_focal_loss, multiclass_focal_grad, {}),
     "multiclass_focal gamma 0.5": (multiclass_focal_loss, multiclass_focal_grad, {"gamma": 0.5}),
@@ -322,13 +322,25 @@ def test_label_smoothing_with_epsilon_zero_is_cross_entropy(rng):
     np.testing.assert_array_equal(label_smoothing_grad(z, y, epsilon=0.0), cross_entropy_grad(z, y))
 
 
+def test_label_smoothing_is_off_by_default_as_in_the_frameworks(rng):
+    # PyTorch's CrossEntropyLoss and Keras's CategoricalCrossentropy default to 0.
+    z, y = multiclass(rng, 6, 3)
+    assert label_smoothing_loss(z, y) == cross_entropy_loss(z, y)
+    np.testing.assert_array_equal(label_smoothing_grad(z, y), cross_entropy_grad(z, y))
+    np.testing.assert_array_equal(smoothed_targets(y, 3), np.eye(3)[y])
+    # Measured with torch 2.13.0: CrossEntropyLoss(label_smoothing=0.3) at logits
+    # log(1, 2, 3) and class 2 gives 0.8435549202375725, the value of eq. (9).
+    assert label_smoothing_loss(Z_SIXTHS, [2], epsilon=0.3) == pytest.approx(
+        0.8435549202375725, rel=EXACT_RTOL)
+
+
 def test_label_smoothing_splits_into_cross_entropy_and_a_uniform_term(rng):
     """(1 - eps) CE + eps times the mean over classes of -log p: the decomposition in the text."""
     z, y = multiclass(rng, 10, 5)
     uniform = np.mean(-np.mean(np.log(softmax(z)), axis=1))
     expected = 0.9 * cross_entropy_loss(z, y) + 0.1 * uniform
-    assert label_smoothing_loss(z, y) == pytest.approx(expected, rel=1e-12)
-    np.testing.assert_allclose(smoothed_targets(y, 5).sum(axis=1), 1.0, rtol=EXACT_RTOL)
+    assert label_smoothing_loss(z, y, epsilon=0.1) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(smoothed_targets(y, 5, 0.1).sum(axis=1), 1.0, rtol=EXACT_RTOL)
 
 
 # ---------------------------------------------------------------------------- focal loss
@@ -546,8 +558,8 @@ def test_logit_losses_are_finite_and_warning_free_at_extreme_logits(z):
         multilabel_bce_loss(zs[None, :], y01[None, :]), multilabel_bce_grad(zs[None, :], y01[None, :]),
     ]
     Z = np.array([[z, 0.0, -z], [-z, 0.0, z]])
-    for loss, grad in [(cross_entropy_loss, cross_entropy_grad),
-                       (label_smoothing_loss, label_smoothing_grad),
+    smoothing = (partial(label_smoothing_loss, epsilon=0.1), partial(label_smoothing_grad, epsilon=0.1))
+    for loss, grad in [(cross_entropy_loss, cross_entropy_grad), smoothing,
                        (multiclass_focal_loss, multiclass_focal_grad),
                        (weston_watkins_loss, weston_watkins_grad),
                        (crammer_singer_loss, crammer_singer_grad)]:
