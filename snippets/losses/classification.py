@@ -53,7 +53,7 @@ def _check_soft_binary(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _check_multilabel(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _check_pair(z, y, "z", (2,), (0.0, 1.0))
+    return _check_pair(z, y, "z", (2,), None)
 
 
 def _check_focal(z: np.ndarray, y: np.ndarray, alpha: float | None,
@@ -156,7 +156,7 @@ def _log_rest(log_p: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 # --8<-- [start:bce]
 def bce_loss(p: np.ndarray, y: np.ndarray) -> float:
-    """Binary cross-entropy of probabilities p (m,), targets y (m,): eq. (1)."""
+    """Binary cross-entropy of probabilities p (m,), targets y in [0, 1]: eq. (1)."""
     p, y = _check_probabilities(p, y)
     return float(np.mean(-(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))))
 
@@ -173,7 +173,7 @@ def bce_grad(p: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # --8<-- [start:bce-logits]
 def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> float:
-    """Binary cross-entropy from logits z (m,), stable for every finite z: eq. (3)."""
+    """Binary cross-entropy of logits z (m,), targets y in [0, 1]: eq. (3)."""
     z, y = _check_soft_binary(z, y)
     return float(np.mean(np.logaddexp(0.0, z) - y * z))
 
@@ -190,7 +190,7 @@ def bce_with_logits_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # --8<-- [start:multilabel]
 def multilabel_bce_loss(z: np.ndarray, y: np.ndarray) -> float:
-    """Multi-label BCE of logits z (m, C), labels y (m, C) of 0/1: eq. (5)."""
+    """Multi-label BCE of logits z (m, C), labels y (m, C) in [0, 1]: eq. (5)."""
     z, y = _check_multilabel(z, y)
     per_label = np.logaddexp(0.0, z) - y * z          # (m, C)
     return float(np.mean(np.mean(per_label, axis=1)))  # mean over C, then over m

@@ -214,6 +214,13 @@ def test_multilabel_is_bce_over_all_entries(rng):
                                bce_with_logits_grad(z.ravel(), y.ravel()), rtol=EXACT_RTOL)
     # Known value: every logit 0 costs log 2 per label.
     assert multilabel_bce_loss(np.zeros((2, 3)), np.eye(2, 3)) == pytest.approx(np.log(2.0))
+    # Soft labels in [0, 1], as eq. (5) and the frameworks accept them: the same relation.
+    soft = rng.uniform(0.0, 1.0, size=(7, 3))
+    assert multilabel_bce_loss(z, soft) == pytest.approx(
+        bce_with_logits_loss(z.ravel(), soft.ravel()), rel=EXACT_RTOL)
+    np.testing.assert_allclose(multilabel_bce_grad(z, soft).ravel(),
+                               bce_with_logits_grad(z.ravel(), soft.ravel()), rtol=EXACT_RTOL)
+    assert_gradient(lambda v: multilabel_bce_loss(v, soft), multilabel_bce_grad(z, soft), z, rng)
 
 
 # ---------------------------------------------------------------- categorical cross-entropy
@@ -588,8 +595,9 @@ def test_logit_losses_are_finite_and_warning_free_at_extreme_logits(z):
         (lambda: bce_with_logits_loss([np.nan], [1]), r"z must be finite"),
         (lambda: bce_with_logits_loss([1.0], [np.inf]), r"y must be finite"),
         (lambda: multilabel_bce_loss([1.0], [1]), r"shape \(m, C\), got shape \(1,\)"),
-        (lambda: multilabel_bce_grad([[1.0]], [[0.5]]), r"labels must be in \{0\.0, 1\.0\}"),
-        (lambda: focal_loss([1.0], [0.5]), r"labels must be in"),
+        (lambda: multilabel_bce_grad([[1.0]], [[1.5]]), r"targets y must lie in \[0, 1\], got min 1\.5"),
+        # Eq. (11) is defined for hard labels: the focal loss refuses soft ones.
+        (lambda: focal_loss([1.0], [0.5]), r"labels must be in \{0\.0, 1\.0\}, got \[0\.5\]"),
         (lambda: focal_loss(np.ones((1, 1, 1)), np.ones((1, 1, 1))), r"\(m,\) or \(m, C\)"),
         (lambda: focal_grad([1.0], [1], alpha=1.5), r"alpha must be None or a number in \[0, 1\]"),
         (lambda: focal_grad([1.0], [1], gamma=-1.0), r"gamma must be a finite number >= 0"),
