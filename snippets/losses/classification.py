@@ -136,7 +136,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
-    """log p of each row, the last line of eq. (7): log1p keeps the digits of log p near 0."""
+    """log p of each row, by the last line of eq. (7): log1p keeps a tiny log p."""
     top = np.argmax(z, axis=1)[:, None]                 # one largest entry of each row
     shifted = z - np.take_along_axis(z, top, axis=1)    # z - M: 0 there, <= 0 elsewhere
     rest = np.arange(z.shape[1]) != top                 # every entry but that one

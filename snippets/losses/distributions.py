@@ -33,9 +33,9 @@ def _check_log_q(log_q: np.ndarray) -> np.ndarray:
     top = np.max(log_q, axis=1, keepdims=True)
     lse = (top + np.log(np.sum(np.exp(log_q - top), axis=1, keepdims=True)))[:, 0]
     if np.any(np.abs(lse) > ROW_SUM_ATOL):
-        raise ValueError("each row of log_q must be normalised, its probabilities exp(log_q) "
-                         f"summing to 1 (log-sum-exp 0); got log-sum-exp between {lse.min()} "
-                         f"and {lse.max()}. Apply log_softmax to raw scores first")
+        raise ValueError("each row of log_q must be normalised, exp(log_q) summing to 1"
+                         f" (log-sum-exp 0); got log-sum-exp between {lse.min()} and "
+                         f"{lse.max()}. Apply log_softmax to raw scores first")
     return log_q
 
 

@@ -63,8 +63,8 @@ def _check_gaussian(y_hat: np.ndarray, y: np.ndarray, var: np.ndarray, eps: floa
     if var.shape != y_hat.shape:
         raise ValueError(f"var must have the shape of y_hat {y_hat.shape}, got {var.shape}")
     if np.any(var < 0):
-        raise ValueError(f"variances var must be >= 0 (below eps they are clamped to eps), "
-                         f"got min {var.min()}")
+        raise ValueError("variances var must be >= 0 (below eps they are clamped to "
+                         f"eps), got min {var.min()}")
     return y_hat, y, var, _check_positive(eps, "eps")
 
 
