@@ -207,6 +207,21 @@ def test_contrastive_subgradient_at_zero_distance():
     np.testing.assert_array_equal(dv, 0.0)
 
 
+def test_contrastive_collapsed_dissimilar_pair_has_no_subgradient(rng):
+    """At u = v the dissimilar term mu^2 - 2 mu d + d^2 falls in every direction: a concave
+    kink. A subgradient g needs loss(u + h) >= loss(u) + g . h for all small h; for the code's
+    g = 0 the loss falls below that plane in every direction tried."""
+    u = np.array([[1.0, -2.0, 0.5]])
+    (du, _), value = contrastive_grad(u, u.copy(), [0]), contrastive_loss(u, u.copy(), [0])
+    np.testing.assert_array_equal(du, 0.0)
+    for _ in range(20):
+        h = 1e-3 * rng.standard_normal((1, 3))
+        drop = value - contrastive_loss(u + h, u, [0])
+        # The loss falls by 2 mu |h| - |h|^2, to first order 2 |h| with mu = 1.
+        assert drop == pytest.approx(2 * np.linalg.norm(h) - np.sum(h**2), rel=1e-9)
+        assert drop > 0.0
+
+
 # ------------------------------------------------------------------------------- triplet
 
 def test_triplet_known_values():
@@ -250,6 +265,23 @@ def test_triplet_subgradients_at_the_kinks():
     np.testing.assert_array_equal(dpos, 0.0)
     np.testing.assert_allclose(du, [[0.0, 1.0]], rtol=EXACT_RTOL)     # -(u - v-)/d- = (0, 1)
     np.testing.assert_allclose(dneg, [[0.0, -1.0]], rtol=EXACT_RTOL)
+
+
+def test_triplet_zero_distances_convex_kink_at_the_positive_concave_at_the_negative(rng):
+    v = np.array([[0.0, 3.0]])
+    # Anchor on its positive (d+ = 0, d- = 3, active): the code's gradient is a subgradient,
+    # loss(u + h) >= loss(u) + du . h for small h (d+ enters with a plus sign: a convex cone).
+    u = np.zeros((1, 2))
+    value, (du, _, _) = triplet_margin_loss(u, u.copy(), v, 4.0), triplet_margin_grad(u, u.copy(), v, 4.0)
+    for _ in range(20):
+        h = 1e-4 * rng.standard_normal((1, 2))
+        assert triplet_margin_loss(u + h, u, v, 4.0) >= value + np.sum(du * h)
+    # Anchor on its negative (d- = 0, d+ = 3): -d- is a concave cone, and the loss falls
+    # below the plane of the code's gradient in every direction: it is no subgradient.
+    value, (du, _, _) = triplet_margin_loss(u, v, u.copy()), triplet_margin_grad(u, v, u.copy())
+    for _ in range(20):
+        h = 1e-4 * rng.standard_normal((1, 2))
+        assert triplet_margin_loss(u + h, v, u) < value + np.sum(du * h)
 
 
 def test_triplet_against_pytorch_at_a_zero_distance():
