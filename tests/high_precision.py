@@ -29,6 +29,15 @@ def log_softmax(z: Sequence[Decimal]) -> list[Decimal]:
     return [v - total.ln() for v in z]
 
 
+def binary_cross_entropy(y: float) -> Loss:
+    """-[y log p + (1 - y) log(1 - p)] with p = 1 / (1 + e^-z), of a row of one logit."""
+    def loss(z: list[Decimal]) -> Decimal:
+        p = 1 / (1 + (-z[0]).exp())
+        target = Decimal(float(y))
+        return -(target * p.ln() + (1 - target) * (1 - p).ln())
+    return loss
+
+
 def cross_entropy(y: int) -> Loss:
     return lambda z: -log_softmax(z)[y]
 

@@ -175,7 +175,8 @@ def bce_grad(p: np.ndarray, y: np.ndarray) -> np.ndarray:
 def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> float:
     """Binary cross-entropy of logits z (m,), targets y in [0, 1]: eq. (3)."""
     z, y = _check_soft_binary(z, y)
-    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+    softplus_minus, softplus = np.logaddexp(0.0, -z), np.logaddexp(0.0, z)
+    return float(np.mean(y * softplus_minus + (1.0 - y) * softplus))
 
 # --8<-- [end:bce-logits]
 
@@ -184,7 +185,7 @@ def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> float:
 def bce_with_logits_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of the mean of eq. (3) with respect to z, shape (m,): eq. (4)."""
     z, y = _check_soft_binary(z, y)
-    return (_sigmoid(z) - y) / z.size
+    return ((1.0 - y) * _sigmoid(z) - y * _sigmoid(-z)) / z.size   # sigma(z) - y
 # --8<-- [end:bce-logits-grad]
 
 
@@ -192,7 +193,7 @@ def bce_with_logits_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 def multilabel_bce_loss(z: np.ndarray, y: np.ndarray) -> float:
     """Multi-label BCE of logits z (m, C), labels y (m, C) in [0, 1]: eq. (5)."""
     z, y = _check_multilabel(z, y)
-    per_label = np.logaddexp(0.0, z) - y * z          # (m, C)
+    per_label = y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)  # (m, C)
     return float(np.mean(np.mean(per_label, axis=1)))  # mean over C, then over m
 
 # --8<-- [end:multilabel]
@@ -203,7 +204,7 @@ def multilabel_bce_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of eq. (5) with respect to z, shape (m, C): eq. (6)."""
     z, y = _check_multilabel(z, y)
     m, C = z.shape
-    return (_sigmoid(z) - y) / (m * C)
+    return ((1.0 - y) * _sigmoid(z) - y * _sigmoid(-z)) / (m * C)   # sigma(z) - y
 # --8<-- [end:multilabel-grad]
 
 

@@ -303,6 +303,19 @@ def test_softmax_losses_keep_their_digits_at_large_margins(row, y, name):
     np.testing.assert_allclose(grad(z, [y])[0], gradient, rtol=EXACT_RTOL, atol=0.0)
 
 
+@pytest.mark.parametrize("z", [40.0, -40.0, 100.0, -100.0, 800.0, -800.0, 2.0])
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.3])
+def test_binary_cross_entropy_on_logits_keeps_its_digits_at_large_margins(z, y):
+    """Against 420-digit arithmetic, also where log(1 + e^z) - y z would cancel to 0."""
+    value, gradient = hp.value_and_gradient(hp.binary_cross_entropy(y), [z])
+    assert bce_with_logits_loss([z], [y]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(bce_with_logits_grad([z], [y]), gradient, rtol=EXACT_RTOL,
+                               atol=0.0)
+    assert multilabel_bce_loss([[z]], [[y]]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(multilabel_bce_grad([[z]], [[y]])[0], gradient,
+                               rtol=EXACT_RTOL, atol=0.0)
+
+
 def test_cross_entropy_at_margin_40_is_not_rounded_to_zero():
     """The case of the text: log(1 + e^-40) is 4.25e-18, and log of 1 + 4.25e-18 rounds to 0."""
     z = np.array([[40.0, 0.0]])
