@@ -169,7 +169,7 @@ def test_bce_stays_finite_where_the_probability_approaches_its_label():
     """Near p = y in {0, 1} the loss tends to 0 and the derivative to -1 (y = 1) or +1 (y = 0);
     only towards the opposite end do both grow without bound."""
     h = 1e-12
-    assert bce_loss([1.0 - h], [1]) == pytest.approx(h, rel=1e-3)
+    assert bce_loss([1.0 - h], [1]) == pytest.approx(h, rel=1e-3, abs=0.0)
     assert bce_grad([1.0 - h], [1])[0] == pytest.approx(-1.0, rel=1e-9)
     assert bce_grad([h], [0])[0] == pytest.approx(1.0, rel=1e-9)
     assert bce_loss([h], [1]) == pytest.approx(-np.log(h), rel=EXACT_RTOL)
@@ -319,9 +319,9 @@ def test_binary_cross_entropy_on_logits_keeps_its_digits_at_large_margins(z, y):
 def test_cross_entropy_at_margin_40_is_not_rounded_to_zero():
     """The case of the text: log(1 + e^-40) is 4.25e-18, and log of 1 + 4.25e-18 rounds to 0."""
     z = np.array([[40.0, 0.0]])
-    assert cross_entropy_loss(z, [0]) == pytest.approx(math.exp(-40.0), rel=EXACT_RTOL)
+    assert cross_entropy_loss(z, [0]) == pytest.approx(math.exp(-40.0), rel=EXACT_RTOL, abs=0.0)
     # The focal loss is (1 - p_y)^2 (-log p_y), about e^-120 = 7.67e-53, not 0.
-    assert multiclass_focal_loss(z, [0]) == pytest.approx(math.exp(-120.0), rel=1e-15)
+    assert multiclass_focal_loss(z, [0]) == pytest.approx(math.exp(-120.0), rel=1e-15, abs=0.0)
 
 
 # ----------------------------------------------------------------------- label smoothing

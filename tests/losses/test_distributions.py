@@ -161,7 +161,7 @@ def test_log_softmax_and_logit_gradients_keep_their_digits_at_large_margins(row)
 def test_log_softmax_at_margin_40_is_not_rounded_to_zero():
     # log p_1 = -log(1 + e^-40) = -4.25e-18: the log of 1 + 4.25e-18 would round to 0.
     assert log_softmax(np.array([[40.0, 0.0]]))[0, 0] == pytest.approx(-math.exp(-40.0),
-                                                                       rel=EXACT_RTOL)
+                                                                       rel=EXACT_RTOL, abs=0.0)
 
 
 @pytest.mark.parametrize("z", [Z_EXTREME, -Z_EXTREME])
