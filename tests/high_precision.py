@@ -38,6 +38,14 @@ def binary_cross_entropy(y: float) -> Loss:
     return loss
 
 
+def log_cosh(y: float) -> Loss:
+    """log((e^r + e^-r) / 2) with r = y_hat - y, of a row of one prediction y_hat."""
+    def loss(y_hat: list[Decimal]) -> Decimal:
+        r = y_hat[0] - Decimal(float(y))
+        return ((r.exp() + (-r).exp()) / 2).ln()
+    return loss
+
+
 def cross_entropy(y: int) -> Loss:
     return lambda z: -log_softmax(z)[y]
 

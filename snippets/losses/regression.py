@@ -170,10 +170,12 @@ def naive_log_cosh_loss(y_hat: np.ndarray, y: np.ndarray) -> float:
 
 # --8<-- [start:log-cosh]
 def log_cosh_loss(y_hat: np.ndarray, y: np.ndarray) -> float:
-    """Log-cosh loss in the form of eq. (10), finite for every finite residual."""
+    """Log-cosh loss in the forms of eq. (10), finite and accurate for every residual."""
     y_hat, y = _check_pair(y_hat, y)
     a = np.abs(y_hat - y)
-    return float(np.mean(a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)))
+    near = np.log1p(2.0 * np.sinh(np.minimum(a, 1.0) / 2.0) ** 2)   # for a <= 1
+    far = a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)               # for a > 1
+    return float(np.mean(np.where(a <= 1.0, near, far)))
 # --8<-- [end:log-cosh]
 
 

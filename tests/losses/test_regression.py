@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import high_precision as hp
 import numpy as np
 import pytest
 
@@ -203,6 +204,14 @@ def test_log_cosh_known_values_and_stable_equals_naive(rng):
     assert log_cosh_grad([np.log(2.0)], [0.0])[0] == pytest.approx(0.6, rel=EXACT_RTOL)
     y_hat, y = make_pair(rng, (50,), scale=5.0)
     assert log_cosh_loss(y_hat, y) == pytest.approx(naive_log_cosh_loss(y_hat, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("r", [1e-10, -1e-8, 3e-6, 1e-3, 0.5, -1.0, 1.0 + 1e-9, 3.0, 30.0, 1000.0])
+def test_log_cosh_keeps_its_digits_from_tiny_to_huge_residuals(r):
+    """Against 420-digit arithmetic: the sinh form below |r| = 1, the exp form above."""
+    value, gradient = hp.value_and_gradient(hp.log_cosh(0.0), [r])
+    assert log_cosh_loss([r], [0.0]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(log_cosh_grad([r], [0.0]), gradient, rtol=EXACT_RTOL)
 
 
 def test_log_cosh_derivative_step_sinh_over_cosh(rng):
