@@ -170,7 +170,7 @@ def naive_log_cosh_loss(y_hat: np.ndarray, y: np.ndarray) -> float:
 
 # --8<-- [start:log-cosh]
 def log_cosh_loss(y_hat: np.ndarray, y: np.ndarray) -> float:
-    """Log-cosh loss in the forms of eq. (10), finite and accurate for every residual."""
+    """Log-cosh loss by the two forms of eq. (10), accurate for every residual."""
     y_hat, y = _check_pair(y_hat, y)
     a = np.abs(y_hat - y)
     near = np.log1p(2.0 * np.sinh(np.minimum(a, 1.0) / 2.0) ** 2)   # for a <= 1
