@@ -775,9 +775,9 @@ class Parser:
         out = []
         for it in items:
             p = Parser(it)
-            if any(t in _RELATIONS for t in it):
+            if len(_split_top(it, lambda ts, i: ts[i] in _RELATIONS)) > 1:
                 out.append(p.chain())         # P(i \in B): an event, for a bound function
-                continue
+                continue                      # (not [k = j] or \sum_{k \ne y} inside it)
             out.append(p.expr())
             if p.peek() is not None:
                 raise Unreadable(f"could not read the argument {' '.join(it)!r}")
@@ -1443,6 +1443,10 @@ class Evaluator:
                 t = ts[k]
                 atom = [t]
                 k += 1
+                if t in (r"\hat", r"\tilde", r"\bar") and k < len(ts):
+                    j = _skip_group(ts, k)            # \hat k_i: one decorated symbol
+                    atom += ts[k:j]
+                    k = j
                 while k < len(ts) and ts[k] in ("_", "^"):
                     atom += [ts[k]]
                     k += 1
@@ -1524,8 +1528,8 @@ class Evaluator:
         idx = self.index_values(sym.sub)
         if idx is None:
             raise KeyError(literal)
-        if len(idx) == 2 and name not in env and name.upper() in env:
-            name = name[0].upper() + name[1:]
+        if len(idx) == 2 and name.upper() in env and (name not in env or np.ndim(env[name]) < 2):
+            name = name[0].upper() + name[1:]     # y_{ik} reads Y even where y_i is a label
         if name in env:
             return self._take(env[name], idx, name)
         if name[0].isupper() and name.lower() in env:
