@@ -8,6 +8,7 @@ from functools import partial
 import high_precision as hp
 import numpy as np
 import pytest
+from formulas import Case, Dyn, formula_test
 
 from snippets.losses.classification import (
     bce_grad,
@@ -663,3 +664,155 @@ def test_logit_losses_are_finite_and_warning_free_at_extreme_logits(z):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/classification.md"
+
+
+def _per_example(loss, z, y, **kw):
+    """The loss of each example on its own: the code's l_i (the functions return the mean)."""
+    return np.array([loss(z[i:i + 1], y[i:i + 1], **kw) for i in range(len(z))])
+
+
+def _softplus(t):
+    return np.logaddexp(0.0, t)
+
+
+def _bce_envs(rng):
+    for m in (1, 5):
+        p = rng.uniform(0.05, 0.95, size=m)
+        for y in (rng.integers(0, 2, size=m).astype(float), rng.uniform(0.0, 1.0, size=m)):
+            yield {"p": p, "y": y, "m": m, "loss": _per_example(bce_loss, p, y),
+                   "Loss": bce_loss(p, y), "dLoss/dp": bce_grad(p, y),
+                   "dloss/dp": bce_grad(p, y) * m}
+
+
+def _logit_envs(rng):
+    for m in (1, 5):
+        z = rng.normal(scale=3.0, size=m)
+        for y in (rng.integers(0, 2, size=m).astype(float), rng.uniform(0.0, 1.0, size=m)):
+            yield {"z": z, "y": y, "m": m, "sigma": sigmoid, "softplus": _softplus,
+                   "loss": _per_example(bce_with_logits_loss, z, y),
+                   "dLoss/dz": bce_with_logits_grad(z, y)}
+
+
+def _multilabel_envs(rng):
+    for m, C in MC_SHAPES:
+        Z = rng.normal(scale=2.0, size=(m, C))
+        for Y in (rng.integers(0, 2, size=(m, C)).astype(float), rng.uniform(size=(m, C))):
+            g = multilabel_bce_grad(Z, Y)
+            yield {"Z": Z, "Y": Y, "m": m, "C": C, "sigma": sigmoid,
+                   "loss": _per_example(multilabel_bce_loss, Z, Y),
+                   "Loss": multilabel_bce_loss(Z, Y), "dLoss/dZ": g}
+
+
+def _softmax_envs(rng, loss, grad, **kw):
+    """Logits of C classes, labels, the softmax P and one-hot Y; the code's loss and gradient."""
+    for m, C in MC_SHAPES:
+        Z, y = multiclass(rng, m, C)
+        g = grad(Z, y, **kw)
+        yield {"Z": Z, "y": y, "Y": np.eye(C)[y], "P": softmax(Z), "m": m, "C": C,
+               "M": Z.max(axis=1), "k_hat": np.argmax(Z, axis=1),
+               "loss": _per_example(loss, Z, y, **kw), "Loss": loss(Z, y, **kw),
+               "dLoss/dZ": g, "dloss/dZ": g * m, **kw,
+               "__labels__": ("y", "k_hat"), "__ranges__": {"j": "C"}}
+
+
+def _smoothing_envs(rng):
+    for env in _softmax_envs(rng, label_smoothing_loss, label_smoothing_grad, epsilon=0.2):
+        yield {**env, "varepsilon": 0.2, "Q": smoothed_targets(env["y"], env["C"], 0.2)}
+
+
+def _per_i(values):
+    """A quantity the page writes without the example's index (p_t): its value at the point's i."""
+    return Dyn(lambda env: values[env["i"] - 1])
+
+
+def _focal_envs(rng):
+    alpha, gamma = 0.25, 2.0
+    for m in (2, 6):
+        z, y = binary(rng, m)
+        y[:2] = [0.0, 1.0]                                 # both cases of alpha_t
+        s = (2 * y - 1) * z
+        p_t = sigmoid(s)
+        alpha_t = np.where(y == 1, alpha, 1 - alpha)
+        dl_dpt = -alpha_t * (-gamma * (1 - p_t) ** (gamma - 1) * np.log(p_t)
+                             + (1 - p_t) ** gamma / p_t)
+        g = focal_grad(z, y, alpha=alpha, gamma=gamma)
+        yield {"z": z, "y": y, "s": s, "m": m, "alpha": alpha, "gamma": gamma,
+               "sigma": sigmoid, "softplus": _softplus, "p_t": _per_i(p_t),
+               "alpha_t": _per_i(alpha_t), "dloss/dp_t": dl_dpt,
+               "dloss/ds": g * m * (2 * y - 1),
+               "loss": _per_example(focal_loss, z, y, alpha=alpha, gamma=gamma),
+               "dLoss/dz": g}
+
+
+def _multiclass_focal_envs(rng):
+    for gamma in (2.0, 0.5):
+        for env in _softmax_envs(rng, multiclass_focal_loss, multiclass_focal_grad, gamma=gamma):
+            p_y = env["P"][np.arange(env["m"]), env["y"]]
+            yield {**env, "p_y": _per_i(p_y)}
+
+
+def _signed_envs(rng, loss, grad):
+    """Scores and labels in {-1, +1}, margins on both sides of 1 and one exactly at 1."""
+    for m in (2, 7):
+        y = rng.choice([-1.0, 1.0], size=m)
+        z = y * kinked(rng.normal(scale=2.0, size=m))
+        z[0] = y[0]                                        # y z = 1: the kink
+        yield {"z": z, "y": y, "m": m, "sigma": sigmoid, "loss": _per_example(loss, z, y),
+               "dLoss/dz": grad(z, y)}
+
+
+def _hinge_envs(rng, loss, grad):
+    """Multi-class scores with active and inactive terms, and a tie on the margin."""
+    for env in _softmax_envs(rng, loss, grad):
+        yield {**env, "Delta": 1.0}
+    Z = np.array([[1.0, 2.0, 3.0], [0.0, 2.0, 2.0], [1.0, 2.0, 3.0]])
+    y = np.array([0, 0, 2])
+    yield {"Z": Z, "y": y, "m": 3, "C": 3, "Delta": 1.0, "loss": _per_example(loss, Z, y),
+           "dLoss/dZ": grad(Z, y), "__labels__": ("y",), "__ranges__": {"j": "C"}}
+
+
+def _crammer_singer_envs(rng):
+    for env in _hinge_envs(rng, crammer_singer_loss, crammer_singer_grad):
+        Z, y = env["Z"], env["y"]
+        others = np.where(np.eye(Z.shape[1])[y] == 1.0, -np.inf, Z)
+        yield {**env, "k*": _per_i(np.argmax(others, axis=1) + 1)}
+
+
+FORMULAS = {
+    "bce": Case(_bce_envs),
+    "bce-grad": Case(_bce_envs),
+    "bce-logits": Case(_logit_envs),
+    "bce-logits-grad": Case(_logit_envs),
+    "multilabel": Case(_multilabel_envs),
+    "multilabel-grad": Case(_multilabel_envs),
+    "cross-entropy": Case(lambda rng: _softmax_envs(rng, cross_entropy_loss, cross_entropy_grad)),
+    "cross-entropy-grad": Case(lambda rng: _softmax_envs(rng, cross_entropy_loss,
+                                                         cross_entropy_grad)),
+    "label-smoothing": Case(_smoothing_envs),
+    "label-smoothing-grad": Case(_smoothing_envs),
+    "focal": Case(_focal_envs),
+    "focal-grad": Case(_focal_envs),
+    "multiclass-focal": Case(_multiclass_focal_envs),
+    "multiclass-focal-grad": Case(_multiclass_focal_envs),
+    "logistic": Case(lambda rng: _signed_envs(rng, logistic_loss, logistic_grad)),
+    "logistic-grad": Case(lambda rng: _signed_envs(rng, logistic_loss, logistic_grad)),
+    "hinge": Case(lambda rng: _signed_envs(rng, hinge_loss, hinge_grad)),
+    "hinge-grad": Case(lambda rng: _signed_envs(rng, hinge_loss, hinge_grad)),
+    "squared-hinge": Case(lambda rng: _signed_envs(rng, squared_hinge_loss, squared_hinge_grad)),
+    "squared-hinge-grad": Case(lambda rng: _signed_envs(rng, squared_hinge_loss,
+                                                        squared_hinge_grad)),
+    "weston-watkins": Case(lambda rng: _hinge_envs(rng, weston_watkins_loss, weston_watkins_grad)),
+    "weston-watkins-grad": Case(lambda rng: _hinge_envs(rng, weston_watkins_loss,
+                                                        weston_watkins_grad)),
+    "crammer-singer": Case(_crammer_singer_envs),
+    "crammer-singer-grad": Case(_crammer_singer_envs),
+    "exponential": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
+    "exponential-grad": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

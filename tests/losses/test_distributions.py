@@ -7,6 +7,7 @@ import math
 import high_precision as hp
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.losses.distributions import (
     entropy,
@@ -257,3 +258,63 @@ def test_nll_gradients_match_finite_differences(rng, m, C):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/distributions.md"
+
+
+def _distribution_envs(rng, zeros=True):
+    """Targets p (with zeros: one class of probability 0 in each row) and q from logits."""
+    for m, C in [(1, 3), (4, 2), (5, 4)]:
+        P = random_distribution(rng, m, C, zeros=zeros)
+        Z = rng.normal(scale=2.0, size=(m, C))
+        log_q = log_softmax(Z)
+        y = rng.integers(0, C, size=m)
+        k_hat = np.argmax(Z, axis=1)
+        yield {"P": P, "p": P, "Q": np.exp(log_q), "Z": Z, "m": m, "C": C,
+               "M": Z.max(axis=1), "k_hat": k_hat, "y": y, "KL": _kl_rows,
+               "loss": np.sum(np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0)
+                              - P * log_q, axis=1),
+               "Loss": kl_div_loss(log_q, P),
+               "dLoss/dlogq": kl_div_grad(log_q, P), "dLoss/dlogQ": kl_div_grad(log_q, P),
+               "dLoss/dz": kl_div_logits_grad(Z, P),
+               "__labels__": ("y", "k_hat"), "__ranges__": {"j": "C"}}
+
+
+def _kl_rows(p, q):
+    """KL(p || q) of one row, written out (the page's operator KL)."""
+    return float(np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / q), 0.0)))
+
+
+def _link_envs(rng):
+    for C in (2, 5):
+        p, q = random_distribution(rng, 1, C)[0], random_distribution(rng, 1, C)[0]
+        yield {"p": p, "q": q, "C": C, "KL": _kl_rows,
+               "H": lambda a, b=None: float(-np.sum(a * np.log(b if b is not None else a)))}
+
+
+def _nll_envs(rng):
+    for m, C in [(1, 3), (4, 2), (5, 4)]:
+        Z = rng.normal(scale=2.0, size=(m, C))
+        log_q = log_softmax(Z)
+        y = rng.integers(0, C, size=m)
+        yield {"Q": np.exp(log_q), "Z": Z, "y": y, "m": m, "C": C,
+               "loss": -log_q[np.arange(m), y], "Loss": nll_loss(log_q, y),
+               "dLoss/dlogq": nll_grad(log_q, y), "dLoss/dz": nll_logits_grad(Z, y),
+               "__labels__": ("y",)}
+
+
+FORMULAS = {
+    # log p_ik is displayed, so no zeros in p here (0 log 0 = 0 is tested above).
+    "kl": Case(lambda rng: _distribution_envs(rng, zeros=False)),
+    "kl-grad": Case(_distribution_envs),
+    "link": Case(_link_envs),
+    "log-softmax": Case(_distribution_envs),
+    "kl-logits": Case(_distribution_envs),
+    "nll": Case(_nll_envs),
+    "nll-logits": Case(_nll_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

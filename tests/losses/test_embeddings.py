@@ -6,6 +6,7 @@ from contextlib import nullcontext
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.losses.embeddings import (
     contrastive_grad,
@@ -376,3 +377,81 @@ ONE = np.ones((1, 2))
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/embeddings.md"
+
+
+def _per_row(loss, *arrays, **kw):
+    """The loss of each row on its own: the code's l_i (the functions return the mean)."""
+    return np.array([loss(*(a[i:i + 1] for a in arrays), **kw) for i in range(len(arrays[0]))])
+
+
+def _one_pair_envs(rng):
+    for n in (1, 3, 5):
+        u, v = rng.standard_normal(n), rng.standard_normal(n)
+        c = float(cosine_similarity(u[None], v[None])[0])
+        du, dv = cosine_similarity_grad(u[None], v[None])
+        yield {"u": u, "v": v, "n": n, "c": c, "u_hat": u / np.linalg.norm(u),
+               "v_hat": v / np.linalg.norm(v), "dc/du": du[0], "dc/dv": dv[0]}
+
+
+def _cosine_envs(rng):
+    """Pairs of both labels; a dissimilar pair exactly at the margin (c = mu = 0)."""
+    for m, n in [(2, 2), (6, 3), (12, 5)]:
+        U, V = pairs(rng, m, n)
+        y = np.where(np.arange(m) % 2 == 0, 1.0, -1.0)
+        U[1], V[1] = [1.0, 0.0, *np.zeros(n - 2)], [0.0, 1.0, *np.zeros(n - 2)]   # c = 0
+        c = cosine_similarity(U, V)
+        du, dv = cosine_embedding_grad(U, V, y)
+        dc_du, dc_dv = cosine_similarity_grad(U, V)
+        yield {"U": U, "V": V, "y": y, "m": m, "n": n, "c": c, "mu": 0.0,
+               "loss": _per_row(cosine_embedding_loss, U, V, y),
+               "Loss": cosine_embedding_loss(U, V, y), "dLoss/du": du, "dLoss/dv": dv,
+               "dloss/dc": np.where(y == 1.0, -1.0, (c > 0.0).astype(float)),
+               "dc/du": dc_du, "dc/dv": dc_dv}
+
+
+def _distance_envs(rng):
+    """Pairs of both labels, closer and farther than the margin 1, one with u = v (d = 0)."""
+    for m, n in [(2, 2), (6, 3), (12, 5)]:
+        U = rng.standard_normal((m, n))
+        V = U + rng.uniform(0.05, 0.8, size=(m, 1)) * rng.standard_normal((m, n))
+        V[0] = U[0]
+        y = (np.arange(m) % 2).astype(float)
+        d = distance(U, V)
+        dd_du, dd_dv = distance_grad(U, V)
+        du, dv = contrastive_grad(U, V, y)
+        yield {"U": U, "V": V, "y": y, "m": m, "n": n, "d": d, "mu": 1.0,
+               "dd/du": dd_du, "dd/dv": dd_dv,
+               "loss": _per_row(contrastive_loss, U, V, y), "dLoss/du": du, "dLoss/dv": dv,
+               "dloss/dd": 2 * y * d - 2 * (1 - y) * np.maximum(0.0, 1.0 - d)}
+
+
+def _triplet_envs(rng):
+    for m, n in [(1, 2), (6, 3), (12, 5)]:
+        U, V_pos, V_neg = (rng.standard_normal((m, n)) for _ in range(3))
+        d_pos, d_neg = distance(U, V_pos), distance(U, V_neg)
+        du, dpos, dneg = triplet_margin_grad(U, V_pos, V_neg)
+        yield {"U": U, "V+": V_pos, "V-": V_neg, "m": m, "n": n, "mu": 1.0,
+               "d+": d_pos, "d-": d_neg, "loss": _per_row(triplet_margin_loss, U, V_pos, V_neg),
+               "e_hat+": distance_grad(U, V_pos)[0], "e_hat-": distance_grad(U, V_neg)[0],
+               "h": (d_pos - d_neg + 1.0 > 0).astype(float),
+               "dLoss/du": du, "dLoss/dv+": dpos, "dLoss/dv-": dneg}
+
+
+FORMULAS = {
+    "cosine": Case(_cosine_envs),
+    "cosine-grad": Case(_one_pair_envs),
+    "cosine-embedding": Case(_cosine_envs),
+    "cosine-embedding-grad": Case(_cosine_envs),
+    "distance": Case(_distance_envs),
+    "contrastive": Case(_distance_envs),
+    "contrastive-grad": Case(_distance_envs),
+    "triplet": Case(_triplet_envs),
+    "triplet-grad": Case(_triplet_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -7,6 +7,7 @@ import math
 import high_precision as hp
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.losses.regression import (
     Z_MAX,
@@ -417,3 +418,75 @@ def test_gaussian_against_pytorch_where_the_variance_is_clamped():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/regression.md"
+
+
+def _per_entry(loss, y_hat, y, **kw):
+    """The loss of each entry on its own: the code's l_i (the functions return the mean)."""
+    return np.array([loss(y_hat[i:i + 1], y[i:i + 1], **kw) for i in range(y_hat.size)])
+
+
+def _residual_envs(rng, loss, grad, kink=0.0, **kw):
+    """Predictions and targets, one entry exactly on its target (for the cases at r = 0)."""
+    for m in (1, 6, 11):
+        y_hat, y = make_pair(rng, (m,), scale=2.0, avoid=kink)
+        if m > 1:
+            y_hat[-1] = y[-1]
+        yield {"y_hat": y_hat, "y": y, "m": m, "r": y_hat - y, "u": y - y_hat,
+               "loss": _per_entry(loss, y_hat, y, **kw), "Loss": loss(y_hat, y, **kw),
+               "dLoss/dy_hat": grad(y_hat, y, **kw), **kw}
+
+
+def _rmse_envs(rng):
+    for env in _residual_envs(rng, rmse_loss, rmse_grad):
+        y_hat, y = env["y_hat"], env["y"]
+        yield {**env, "s": float(np.max(np.abs(y_hat - y))), "u": mse_loss(y_hat, y),
+               "du/dy_hat": mse_grad(y_hat, y)}
+
+
+def _poisson_envs(rng):
+    for m in (1, 7):
+        z = rng.normal(size=m)
+        y = rng.poisson(2.0, size=m).astype(float)
+        yield {"z": z, "y": y, "m": m, "lam": np.exp(z),
+               "loss": _per_entry(poisson_nll_loss, z, y),
+               "dLoss/dz": poisson_nll_grad(z, y)}
+
+
+def _gaussian_envs(rng):
+    for m in (1, 7):
+        y_hat, y = make_pair(rng, (m,))
+        v = rng.uniform(0.3, 3.0, size=m)
+        yield {"y_hat": y_hat, "y": y, "v": v, "m": m,
+               "loss": np.array([gaussian_nll_loss(y_hat[i:i + 1], y[i:i + 1], v[i:i + 1])
+                                 for i in range(m)]),
+               "dLoss/dy_hat": gaussian_nll_grad(y_hat, y, v),
+               "dLoss/dv": gaussian_nll_var_grad(y_hat, y, v)}
+
+
+FORMULAS = {
+    "mse": Case(lambda rng: _residual_envs(rng, mse_loss, mse_grad)),
+    "mae": Case(lambda rng: _residual_envs(rng, mae_loss, mae_grad)),
+    "mae-grad": Case(lambda rng: _residual_envs(rng, mae_loss, mae_grad)),
+    "rmse": Case(_rmse_envs),
+    "rmse-grad": Case(_rmse_envs),
+    "huber": Case(lambda rng: _residual_envs(rng, huber_loss, huber_grad, 1.0, delta=1.0)),
+    "huber-grad": Case(lambda rng: _residual_envs(rng, huber_loss, huber_grad, 1.0, delta=1.0)),
+    "smooth-l1": Case(lambda rng: _residual_envs(rng, smooth_l1_loss, smooth_l1_grad, 2.0,
+                                                 beta=2.0)),
+    "log-cosh-naive": Case(lambda rng: _residual_envs(rng, naive_log_cosh_loss, log_cosh_grad)),
+    "log-cosh": Case(lambda rng: ({"r": r} for r in (-3.0, -0.4, 1e-3, 0.9, 2.5))),
+    "log-cosh-grad": Case(lambda rng: _residual_envs(rng, log_cosh_loss, log_cosh_grad)),
+    "quantile": Case(lambda rng: _residual_envs(rng, quantile_loss, quantile_grad, tau=0.8)),
+    "quantile-grad": Case(lambda rng: _residual_envs(rng, quantile_loss, quantile_grad, tau=0.8)),
+    "poisson": Case(_poisson_envs),
+    "poisson-grad": Case(_poisson_envs),
+    "gaussian": Case(_gaussian_envs),
+    "gaussian-grad": Case(_gaussian_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, Dyn, FnValue, formula_test
 
 from snippets.losses.regularisation import (
     elastic_net_penalty,
@@ -181,3 +182,64 @@ def test_extreme_weights_are_finite_and_warning_free():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/regularisation.md"
+
+
+def _penalty_envs(rng):
+    """Weights with both signs and a zero, so that every branch of a sign is reached."""
+    for n in (1, 4, 9):
+        w = weights_away_from_zero(rng, (n,))
+        w[0] = 0.0
+        lam, r = 0.3, 0.4
+        yield {"w": w, "n": n, "lam": lam, "r": r}
+
+
+def _penalty_fn(penalty, lam, **kw):
+    """R bound as the code's penalty over lam: R(w) calls it, a bare R reads the point's w."""
+    fn = lambda v: penalty(v, lam, **kw) / lam
+    return Dyn(lambda env: FnValue(fn, fn(env["w"])))
+
+
+def _l2_envs(rng):
+    for env in _penalty_envs(rng):
+        yield {**env, "R": _penalty_fn(l2_penalty, env["lam"])}
+
+
+def _l1_envs(rng):
+    for env in _penalty_envs(rng):
+        yield {**env, "R": _penalty_fn(l1_penalty, env["lam"])}
+
+
+def _elastic_envs(rng):
+    for env in _penalty_envs(rng):
+        yield {**env, "R": _penalty_fn(elastic_net_penalty, env["lam"], l1_ratio=env["r"])}
+
+
+def _step_envs(rng):
+    for shape in SHAPES:
+        w, dw = rng.standard_normal(shape), rng.standard_normal(shape)
+        lam, lr = 0.01, 0.1
+        yield {"w": w, "lam": lam, "lr": lr, "dLoss/dw": dw,
+               "__after__": {"w": weight_decay_step(w, dw, lr, weight_decay=2 * lam)}}
+
+
+def _soft_envs(rng):
+    v = np.array([3.0, -0.5, 0.2, -2.0, 0.0, 1.0])
+    for t in (0.0, 1.0, 0.7):
+        yield {"v": v, "t": t, "soft": soft_threshold, "n": v.size}
+
+
+FORMULAS = {
+    "l2": Case(_l2_envs),
+    "weight-decay": Case(_step_envs),
+    "l1": Case(_l1_envs),
+    "l1-grad": Case(_l1_envs),
+    "soft-threshold": Case(_soft_envs),
+    "elastic-net": Case(_elastic_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)
