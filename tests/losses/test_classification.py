@@ -8,7 +8,6 @@ from functools import partial
 import high_precision as hp
 import numpy as np
 import pytest
-from formulas import Case, Dyn, formula_test
 
 from snippets.losses.classification import (
     bce_grad,
@@ -43,6 +42,7 @@ from snippets.losses.classification import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, formula_test
 
 #: Numbers of examples: a single one, a few, and more than the 64 entries the checker
 #: tests one by one (above that it checks random directions).
@@ -670,129 +670,121 @@ def test_bad_input_raises_a_clear_error(call, message):
 
 PAGE = "losses/classification.md"
 
-
-def _per_example(loss, z, y, **kw):
-    """The loss of each example on its own: the code's l_i (the functions return the mean)."""
-    return np.array([loss(z[i:i + 1], y[i:i + 1], **kw) for i in range(len(z))])
-
-
-def _softplus(t):
-    return np.logaddexp(0.0, t)
+#: Moderate logits (|z| < 6): e^z of the written-out forms stays far from overflow.
+M_EX, C_EX = 6, 4
+ALPHA, GAMMA, EPS_SMOOTH, MARGIN = 0.3, 2.0, 0.1, 1.0
 
 
-def _bce_envs(rng):
-    for m in (1, 5):
-        p = rng.uniform(0.05, 0.95, size=m)
-        for y in (rng.integers(0, 2, size=m).astype(float), rng.uniform(0.0, 1.0, size=m)):
-            yield {"p": p, "y": y, "m": m, "loss": _per_example(bce_loss, p, y),
-                   "Loss": bce_loss(p, y), "dLoss/dp": bce_grad(p, y),
-                   "dloss/dp": bce_grad(p, y) * m}
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _rows(fn, z, y, *args):
+    """The loss (or gradient) of each example alone: the code on a batch of one."""
+    return np.array([fn(z[i:i + 1], y[i:i + 1], *args) for i in range(len(z))])
+
+
+def _binary_envs(rng):
+    z = rng.uniform(-5.0, 5.0, size=M_EX)
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    p = _sigmoid(z)
+    yield {"z": z, "y": y, "p": p, "m": M_EX, "sigma": _sigmoid,
+           "loss": _rows(bce_loss, p, y), "Loss": bce_loss(p, y),
+           "dp": bce_grad(p, y), "dloss/dp": M_EX * bce_grad(p, y),
+           "dz": bce_with_logits_grad(z, y)}
 
 
 def _logit_envs(rng):
-    for m in (1, 5):
-        z = rng.normal(scale=3.0, size=m)
-        for y in (rng.integers(0, 2, size=m).astype(float), rng.uniform(0.0, 1.0, size=m)):
-            yield {"z": z, "y": y, "m": m, "sigma": sigmoid, "softplus": _softplus,
-                   "loss": _per_example(bce_with_logits_loss, z, y),
-                   "dLoss/dz": bce_with_logits_grad(z, y)}
+    for env in _binary_envs(rng):
+        yield {**env, "loss": _rows(bce_with_logits_loss, env["z"], env["y"]),
+               "softplus": _softplus}
 
 
 def _multilabel_envs(rng):
-    for m, C in MC_SHAPES:
-        Z = rng.normal(scale=2.0, size=(m, C))
-        for Y in (rng.integers(0, 2, size=(m, C)).astype(float), rng.uniform(size=(m, C))):
-            g = multilabel_bce_grad(Z, Y)
-            yield {"Z": Z, "Y": Y, "m": m, "C": C, "sigma": sigmoid,
-                   "loss": _per_example(multilabel_bce_loss, Z, Y),
-                   "Loss": multilabel_bce_loss(Z, Y), "dLoss/dZ": g}
+    Z = rng.uniform(-4.0, 4.0, size=(M_EX, C_EX))
+    Y = (rng.uniform(size=(M_EX, C_EX)) < 0.5).astype(float)
+    yield {"Z": Z, "Y": Y, "m": M_EX, "C": C_EX, "sigma": _sigmoid,
+           "loss": _rows(multilabel_bce_loss, Z, Y), "Loss": multilabel_bce_loss(Z, Y),
+           "dZ": multilabel_bce_grad(Z, Y)}
 
 
-def _softmax_envs(rng, loss, grad, **kw):
-    """Logits of C classes, labels, the softmax P and one-hot Y; the code's loss and gradient."""
-    for m, C in MC_SHAPES:
-        Z, y = multiclass(rng, m, C)
-        g = grad(Z, y, **kw)
-        yield {"Z": Z, "y": y, "Y": np.eye(C)[y], "P": softmax(Z), "m": m, "C": C,
-               "M": Z.max(axis=1), "k_hat": np.argmax(Z, axis=1),
-               "loss": _per_example(loss, Z, y, **kw), "Loss": loss(Z, y, **kw),
-               "dLoss/dZ": g, "dloss/dZ": g * m, **kw,
-               "__labels__": ("y", "k_hat"), "__ranges__": {"j": "C"}}
+def _multiclass_envs(rng, loss_fn=cross_entropy_loss, grad_fn=cross_entropy_grad, *args):
+    Z = rng.uniform(-4.0, 4.0, size=(M_EX, C_EX))
+    y = np.array([0, 1, 2, 3, 1, 2])
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    Y = np.eye(C_EX)[y]
+    yield {"Z": Z, "y": y, "Y": Y, "P": P, "m": M_EX, "C": C_EX, "M": Z.max(axis=1),
+           "k_hat": np.argmax(Z, axis=1),               # the class of the largest logit
+           "loss": _rows(loss_fn, Z, y, *args), "Loss": loss_fn(Z, y, *args),
+           "dZ": grad_fn(Z, y, *args), "dloss/dZ": np.vstack(_rows(grad_fn, Z, y, *args)),
+           "__labels__": ("y", "k_hat"), "__ranges__": {"j": "C"}}
 
 
 def _smoothing_envs(rng):
-    for env in _softmax_envs(rng, label_smoothing_loss, label_smoothing_grad, epsilon=0.2):
-        yield {**env, "varepsilon": 0.2, "Q": smoothed_targets(env["y"], env["C"], 0.2)}
-
-
-def _per_i(values):
-    """A quantity the page writes without the example's index (p_t): its value at the point's i."""
-    return Dyn(lambda env: values[env["i"] - 1])
+    for env in _multiclass_envs(rng, label_smoothing_loss, label_smoothing_grad, EPS_SMOOTH):
+        yield {**env, "varepsilon": EPS_SMOOTH,
+               "Q": smoothed_targets(env["y"], C_EX, EPS_SMOOTH)}
 
 
 def _focal_envs(rng):
-    alpha, gamma = 0.25, 2.0
-    for m in (2, 6):
-        z, y = binary(rng, m)
-        y[:2] = [0.0, 1.0]                                 # both cases of alpha_t
-        s = (2 * y - 1) * z
-        p_t = sigmoid(s)
-        alpha_t = np.where(y == 1, alpha, 1 - alpha)
-        dl_dpt = -alpha_t * (-gamma * (1 - p_t) ** (gamma - 1) * np.log(p_t)
-                             + (1 - p_t) ** gamma / p_t)
-        g = focal_grad(z, y, alpha=alpha, gamma=gamma)
-        yield {"z": z, "y": y, "s": s, "m": m, "alpha": alpha, "gamma": gamma,
-               "sigma": sigmoid, "softplus": _softplus, "p_t": _per_i(p_t),
-               "alpha_t": _per_i(alpha_t), "dloss/dp_t": dl_dpt,
-               "dloss/ds": g * m * (2 * y - 1),
-               "loss": _per_example(focal_loss, z, y, alpha=alpha, gamma=gamma),
-               "dLoss/dz": g}
+    z = rng.uniform(-4.0, 4.0, size=M_EX)
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    s = (2 * y - 1) * z
+    per_example_dz = np.concatenate(_rows(focal_grad, z, y, ALPHA, GAMMA))
+    dloss_ds = (2 * y - 1) * per_example_dz
+    p_t = _sigmoid(s)
+    yield {"z": z, "y": y, "s": s, "m": M_EX, "alpha": ALPHA, "gamma": GAMMA,
+           "sigma": _sigmoid, "softplus": _softplus,
+           "p_t": Dyn(lambda e: p_t[e["i"] - 1]),
+           "alpha_t": Dyn(lambda e: ALPHA if y[e["i"] - 1] == 1 else 1 - ALPHA),
+           "loss": _rows(focal_loss, z, y, ALPHA, GAMMA),
+           "dloss/ds": dloss_ds, "dloss/dp_t": dloss_ds / (p_t * (1 - p_t)),
+           "dz": focal_grad(z, y, ALPHA, GAMMA)}
 
 
 def _multiclass_focal_envs(rng):
-    for gamma in (2.0, 0.5):
-        for env in _softmax_envs(rng, multiclass_focal_loss, multiclass_focal_grad, gamma=gamma):
-            p_y = env["P"][np.arange(env["m"]), env["y"]]
-            yield {**env, "p_y": _per_i(p_y)}
+    for env in _multiclass_envs(rng, multiclass_focal_loss, multiclass_focal_grad, GAMMA):
+        P, y = env["P"], env["y"]
+        yield {**env, "gamma": GAMMA, "p_y": Dyn(lambda e, P=P, y=y: P[e["i"] - 1, y[e["i"] - 1]])}
 
 
-def _signed_envs(rng, loss, grad):
-    """Scores and labels in {-1, +1}, margins on both sides of 1 and one exactly at 1."""
-    for m in (2, 7):
-        y = rng.choice([-1.0, 1.0], size=m)
-        z = y * kinked(rng.normal(scale=2.0, size=m))
-        z[0] = y[0]                                        # y z = 1: the kink
-        yield {"z": z, "y": y, "m": m, "sigma": sigmoid, "loss": _per_example(loss, z, y),
-               "dLoss/dz": grad(z, y)}
+def _signed_envs(rng, loss_fn, grad_fn):
+    # both sides of the margin y z = 1, and points exactly on it
+    z = np.array([-2.0, -0.5, 0.3, 1.0, 1.7, 2.5, -1.0, 0.0])
+    y = np.array([1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0])
+    yield {"z": z, "y": y, "m": z.size, "sigma": _sigmoid,
+           "loss": _rows(loss_fn, z, y), "Loss": loss_fn(z, y), "dz": grad_fn(z, y)}
 
 
-def _hinge_envs(rng, loss, grad):
-    """Multi-class scores with active and inactive terms, and a tie on the margin."""
-    for env in _softmax_envs(rng, loss, grad):
-        yield {**env, "Delta": 1.0}
-    Z = np.array([[1.0, 2.0, 3.0], [0.0, 2.0, 2.0], [1.0, 2.0, 3.0]])
-    y = np.array([0, 0, 2])
-    yield {"Z": Z, "y": y, "m": 3, "C": 3, "Delta": 1.0, "loss": _per_example(loss, Z, y),
-           "dLoss/dZ": grad(Z, y), "__labels__": ("y",), "__ranges__": {"j": "C"}}
+def _margin_envs(rng, loss_fn, grad_fn):
+    for env in _multiclass_envs(rng, loss_fn, grad_fn, MARGIN):
+        Z, y = env["Z"].copy(), env["y"]
+        Z[0, y[0]] = Z[0].max() + 3.0          # one example far inside the margin: no loss
+        env = {**env, "Z": Z, "M": Z.max(axis=1), "loss": _rows(loss_fn, Z, y, MARGIN),
+               "Loss": loss_fn(Z, y, MARGIN), "dZ": grad_fn(Z, y, MARGIN),
+               "dloss/dZ": np.vstack(_rows(grad_fn, Z, y, MARGIN))}
 
+        def k_star(e, Z=Z, y=y):
+            row = Z[e["i"] - 1].copy()
+            row[y[e["i"] - 1]] = -np.inf
+            return int(np.argmax(row)) + 1            # 1-based, as on the page
 
-def _crammer_singer_envs(rng):
-    for env in _hinge_envs(rng, crammer_singer_loss, crammer_singer_grad):
-        Z, y = env["Z"], env["y"]
-        others = np.where(np.eye(Z.shape[1])[y] == 1.0, -np.inf, Z)
-        yield {**env, "k*": _per_i(np.argmax(others, axis=1) + 1)}
+        yield {**env, "Delta": MARGIN, "k*": Dyn(k_star)}
 
 
 FORMULAS = {
-    "bce": Case(_bce_envs),
-    "bce-grad": Case(_bce_envs),
+    "bce": Case(_binary_envs),
+    "bce-grad": Case(_binary_envs),
     "bce-logits": Case(_logit_envs),
     "bce-logits-grad": Case(_logit_envs),
     "multilabel": Case(_multilabel_envs),
     "multilabel-grad": Case(_multilabel_envs),
-    "cross-entropy": Case(lambda rng: _softmax_envs(rng, cross_entropy_loss, cross_entropy_grad)),
-    "cross-entropy-grad": Case(lambda rng: _softmax_envs(rng, cross_entropy_loss,
-                                                         cross_entropy_grad)),
+    "cross-entropy": Case(_multiclass_envs),
+    "cross-entropy-grad": Case(_multiclass_envs),
     "label-smoothing": Case(_smoothing_envs),
     "label-smoothing-grad": Case(_smoothing_envs),
     "focal": Case(_focal_envs),
@@ -806,11 +798,12 @@ FORMULAS = {
     "squared-hinge": Case(lambda rng: _signed_envs(rng, squared_hinge_loss, squared_hinge_grad)),
     "squared-hinge-grad": Case(lambda rng: _signed_envs(rng, squared_hinge_loss,
                                                         squared_hinge_grad)),
-    "weston-watkins": Case(lambda rng: _hinge_envs(rng, weston_watkins_loss, weston_watkins_grad)),
-    "weston-watkins-grad": Case(lambda rng: _hinge_envs(rng, weston_watkins_loss,
-                                                        weston_watkins_grad)),
-    "crammer-singer": Case(_crammer_singer_envs),
-    "crammer-singer-grad": Case(_crammer_singer_envs),
+    "weston-watkins": Case(lambda rng: _margin_envs(rng, weston_watkins_loss, weston_watkins_grad)),
+    "weston-watkins-grad": Case(lambda rng: _margin_envs(rng, weston_watkins_loss,
+                                                         weston_watkins_grad)),
+    "crammer-singer": Case(lambda rng: _margin_envs(rng, crammer_singer_loss, crammer_singer_grad)),
+    "crammer-singer-grad": Case(lambda rng: _margin_envs(rng, crammer_singer_loss,
+                                                         crammer_singer_grad)),
     "exponential": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
     "exponential-grad": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
 }

@@ -7,7 +7,6 @@ import math
 import high_precision as hp
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.losses.distributions import (
     entropy,
@@ -23,6 +22,7 @@ from snippets.losses.distributions import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, formula_test
 
 #: (m, C), including one example, two classes, and more entries than the checker's 64.
 SHAPES = [(1, 2), (1, 5), (4, 1), (6, 3), (20, 7)]
@@ -265,54 +265,55 @@ def test_bad_input_raises_a_clear_error(call, message):
 PAGE = "losses/distributions.md"
 
 
-def _distribution_envs(rng, zeros=True):
-    """Targets p (with zeros: one class of probability 0 in each row) and q from logits."""
-    for m, C in [(1, 3), (4, 2), (5, 4)]:
-        P = random_distribution(rng, m, C, zeros=zeros)
-        Z = rng.normal(scale=2.0, size=(m, C))
-        log_q = log_softmax(Z)
-        y = rng.integers(0, C, size=m)
-        k_hat = np.argmax(Z, axis=1)
-        yield {"P": P, "p": P, "Q": np.exp(log_q), "Z": Z, "m": m, "C": C,
-               "M": Z.max(axis=1), "k_hat": k_hat, "y": y, "KL": _kl_rows,
-               "loss": np.sum(np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0)
-                              - P * log_q, axis=1),
-               "Loss": kl_div_loss(log_q, P),
-               "dLoss/dlogq": kl_div_grad(log_q, P), "dLoss/dlogQ": kl_div_grad(log_q, P),
-               "dLoss/dz": kl_div_logits_grad(Z, P),
-               "__labels__": ("y", "k_hat"), "__ranges__": {"j": "C"}}
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
 
 
-def _kl_rows(p, q):
-    """KL(p || q) of one row, written out (the page's operator KL)."""
-    return float(np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / q), 0.0)))
+def _envs(rng):
+    m, C = 4, 3
+    P = _softmax(rng.standard_normal((m, C)))
+    Z = rng.standard_normal((m, C))
+    log_Q = log_softmax(Z)
+    y = np.array([0, 2, 1, 2])
+    d_log_q = kl_div_grad(log_Q, P)
+    yield {
+        "m": m, "C": C, "P": P, "Z": Z, "M": Z.max(axis=1), "y": y,
+        # q recomputed from Z wherever Z is, so that d log q / d z can be taken
+        "Q": Dyn(lambda e: np.exp(log_softmax(e["Z"]))),
+        "KL": lambda p, q: kl_div_loss(np.log(q)[None, :], p[None, :]),
+        "loss": np.array([kl_div_loss(log_Q[i:i + 1], P[i:i + 1]) for i in range(m)]),
+        "Loss": kl_div_loss(log_Q, P), "dLoss/dlogq": d_log_q, "dLoss/dlogQ": d_log_q,
+        "dZ": kl_div_logits_grad(Z, P), "k_hat": np.argmax(Z, axis=1),
+        "__labels__": ("y", "k_hat"), "__ranges__": {"j": "C"}}
 
 
 def _link_envs(rng):
     for C in (2, 5):
-        p, q = random_distribution(rng, 1, C)[0], random_distribution(rng, 1, C)[0]
-        yield {"p": p, "q": q, "C": C, "KL": _kl_rows,
-               "H": lambda a, b=None: float(-np.sum(a * np.log(b if b is not None else a)))}
+        p = _softmax(rng.standard_normal(C))
+        q = _softmax(rng.standard_normal(C))
+        log_q = np.log(q)
+        yield {"p": p, "q": q, "C": C,
+               "KL": lambda p, q: kl_div_loss(np.log(q)[None, :], p[None, :]),
+               "H": lambda p, q=None: entropy(p[None, :]) if q is None
+               else soft_cross_entropy_loss(np.log(q)[None, :], p[None, :]),
+               "code_kl": kl_div_loss(log_q[None, :], p[None, :])}
 
 
 def _nll_envs(rng):
-    for m, C in [(1, 3), (4, 2), (5, 4)]:
-        Z = rng.normal(scale=2.0, size=(m, C))
-        log_q = log_softmax(Z)
-        y = rng.integers(0, C, size=m)
-        yield {"Q": np.exp(log_q), "Z": Z, "y": y, "m": m, "C": C,
-               "loss": -log_q[np.arange(m), y], "Loss": nll_loss(log_q, y),
-               "dLoss/dlogq": nll_grad(log_q, y), "dLoss/dz": nll_logits_grad(Z, y),
-               "__labels__": ("y",)}
+    for env in _envs(rng):
+        log_Q, y = log_softmax(env["Z"]), env["y"]
+        yield {**env, "loss": np.array([nll_loss(log_Q[i:i + 1], y[i:i + 1])
+                                        for i in range(env["m"])]),
+               "dLoss/dlogq": nll_grad(log_Q, y), "dZ": nll_logits_grad(env["Z"], y)}
 
 
 FORMULAS = {
-    # log p_ik is displayed, so no zeros in p here (0 log 0 = 0 is tested above).
-    "kl": Case(lambda rng: _distribution_envs(rng, zeros=False)),
-    "kl-grad": Case(_distribution_envs),
+    "kl": Case(_envs),
+    "kl-grad": Case(_envs),
     "link": Case(_link_envs),
-    "log-softmax": Case(_distribution_envs),
-    "kl-logits": Case(_distribution_envs),
+    "log-softmax": Case(_envs),
+    "kl-logits": Case(_envs),
     "nll": Case(_nll_envs),
     "nll-logits": Case(_nll_envs),
 }

@@ -7,7 +7,6 @@ import math
 import high_precision as hp
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.losses.regression import (
     Z_MAX,
@@ -34,6 +33,7 @@ from snippets.losses.regression import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Shapes of y_hat: one example, one output per example, several outputs per example.
 SHAPES = [(1,), (7,), (1, 1), (5, 3), (6, 10)]
@@ -424,65 +424,73 @@ def test_bad_input_raises_a_clear_error(call, message):
 
 PAGE = "losses/regression.md"
 
-
-def _per_entry(loss, y_hat, y, **kw):
-    """The loss of each entry on its own: the code's l_i (the functions return the mean)."""
-    return np.array([loss(y_hat[i:i + 1], y[i:i + 1], **kw) for i in range(y_hat.size)])
+DELTA, BETA, TAU = 0.8, 0.6, 0.3
 
 
-def _residual_envs(rng, loss, grad, kink=0.0, **kw):
-    """Predictions and targets, one entry exactly on its target (for the cases at r = 0)."""
-    for m in (1, 6, 11):
-        y_hat, y = make_pair(rng, (m,), scale=2.0, avoid=kink)
-        if m > 1:
-            y_hat[-1] = y[-1]
-        yield {"y_hat": y_hat, "y": y, "m": m, "r": y_hat - y, "u": y - y_hat,
-               "loss": _per_entry(loss, y_hat, y, **kw), "Loss": loss(y_hat, y, **kw),
-               "dLoss/dy_hat": grad(y_hat, y, **kw), **kw}
+def _rows(fn, *arrays, **kwargs):
+    """Each example's loss alone: the code on a batch of one."""
+    return np.array([fn(*(a[i:i + 1] for a in arrays), **kwargs) for i in range(len(arrays[0]))])
+
+
+def _pair_envs(rng):
+    # residuals on both sides of delta and beta, and one exact fit (r = 0)
+    y = rng.standard_normal(8)
+    r = np.array([-2.1, -0.7, -0.3, 0.0, 0.2, 0.5, 0.9, 1.8])
+    y_hat = y + r
+    m = y.size
+    yield {"y": y, "y_hat": y_hat, "m": m, "r": r, "u": y - y_hat, "delta": DELTA,
+           "beta": BETA, "tau": TAU,
+           "mse": mse_loss(y_hat, y), "Loss_mse": mse_loss(y_hat, y),
+           "dy_hat_mse": mse_grad(y_hat, y)}
+
+
+def _env_for(rng, loss, grad, **kwargs):
+    for env in _pair_envs(rng):
+        y_hat, y = env["y_hat"], env["y"]
+        yield {**env, "loss": _rows(loss, y_hat, y, **kwargs), "Loss": loss(y_hat, y, **kwargs),
+               "dy_hat": grad(y_hat, y, **kwargs)}
 
 
 def _rmse_envs(rng):
-    for env in _residual_envs(rng, rmse_loss, rmse_grad):
-        y_hat, y = env["y_hat"], env["y"]
-        yield {**env, "s": float(np.max(np.abs(y_hat - y))), "u": mse_loss(y_hat, y),
-               "du/dy_hat": mse_grad(y_hat, y)}
+    for env in _env_for(rng, rmse_loss, rmse_grad):
+        yield {**env, "s": float(np.max(np.abs(env["r"]))), "u": env["mse"],
+               "du/dy_hat": 2.0 / env["m"] * env["r"]}
+
+
+def _log_cosh_scalar_envs(rng):
+    for r in (-3.0, -0.4, 0.0, 0.7, 5.0):
+        yield {"r": r}
 
 
 def _poisson_envs(rng):
-    for m in (1, 7):
-        z = rng.normal(size=m)
-        y = rng.poisson(2.0, size=m).astype(float)
-        yield {"z": z, "y": y, "m": m, "lam": np.exp(z),
-               "loss": _per_entry(poisson_nll_loss, z, y),
-               "dLoss/dz": poisson_nll_grad(z, y)}
+    z = rng.uniform(-1.5, 1.5, size=6)
+    y = np.array([0.0, 1.0, 2.0, 5.0, 3.0, 0.0])
+    yield {"z": z, "y": y, "m": 6, "lam": np.exp(z), "loss": _rows(poisson_nll_loss, z, y),
+           "dz": poisson_nll_grad(z, y)}
 
 
 def _gaussian_envs(rng):
-    for m in (1, 7):
-        y_hat, y = make_pair(rng, (m,))
-        v = rng.uniform(0.3, 3.0, size=m)
-        yield {"y_hat": y_hat, "y": y, "v": v, "m": m,
-               "loss": np.array([gaussian_nll_loss(y_hat[i:i + 1], y[i:i + 1], v[i:i + 1])
-                                 for i in range(m)]),
-               "dLoss/dy_hat": gaussian_nll_grad(y_hat, y, v),
-               "dLoss/dv": gaussian_nll_var_grad(y_hat, y, v)}
+    y, y_hat = rng.standard_normal(6), rng.standard_normal(6)
+    v = rng.uniform(0.2, 3.0, size=6)
+    yield {"y": y, "y_hat": y_hat, "v": v, "m": 6,
+           "loss": _rows(gaussian_nll_loss, y_hat, y, v),
+           "dy_hat": gaussian_nll_grad(y_hat, y, v), "dv": gaussian_nll_var_grad(y_hat, y, v)}
 
 
 FORMULAS = {
-    "mse": Case(lambda rng: _residual_envs(rng, mse_loss, mse_grad)),
-    "mae": Case(lambda rng: _residual_envs(rng, mae_loss, mae_grad)),
-    "mae-grad": Case(lambda rng: _residual_envs(rng, mae_loss, mae_grad)),
+    "mse": Case(lambda rng: _env_for(rng, mse_loss, mse_grad)),
+    "mae": Case(lambda rng: _env_for(rng, mae_loss, mae_grad)),
+    "mae-grad": Case(lambda rng: _env_for(rng, mae_loss, mae_grad)),
     "rmse": Case(_rmse_envs),
     "rmse-grad": Case(_rmse_envs),
-    "huber": Case(lambda rng: _residual_envs(rng, huber_loss, huber_grad, 1.0, delta=1.0)),
-    "huber-grad": Case(lambda rng: _residual_envs(rng, huber_loss, huber_grad, 1.0, delta=1.0)),
-    "smooth-l1": Case(lambda rng: _residual_envs(rng, smooth_l1_loss, smooth_l1_grad, 2.0,
-                                                 beta=2.0)),
-    "log-cosh-naive": Case(lambda rng: _residual_envs(rng, naive_log_cosh_loss, log_cosh_grad)),
-    "log-cosh": Case(lambda rng: ({"r": r} for r in (-3.0, -0.4, 1e-3, 0.9, 2.5))),
-    "log-cosh-grad": Case(lambda rng: _residual_envs(rng, log_cosh_loss, log_cosh_grad)),
-    "quantile": Case(lambda rng: _residual_envs(rng, quantile_loss, quantile_grad, tau=0.8)),
-    "quantile-grad": Case(lambda rng: _residual_envs(rng, quantile_loss, quantile_grad, tau=0.8)),
+    "huber": Case(lambda rng: _env_for(rng, huber_loss, huber_grad, delta=DELTA)),
+    "huber-grad": Case(lambda rng: _env_for(rng, huber_loss, huber_grad, delta=DELTA)),
+    "smooth-l1": Case(lambda rng: _env_for(rng, smooth_l1_loss, smooth_l1_grad, beta=BETA)),
+    "log-cosh-naive": Case(lambda rng: _env_for(rng, naive_log_cosh_loss, log_cosh_grad)),
+    "log-cosh": Case(_log_cosh_scalar_envs),
+    "log-cosh-grad": Case(lambda rng: _env_for(rng, log_cosh_loss, log_cosh_grad)),
+    "quantile": Case(lambda rng: _env_for(rng, quantile_loss, quantile_grad, tau=TAU)),
+    "quantile-grad": Case(lambda rng: _env_for(rng, quantile_loss, quantile_grad, tau=TAU)),
     "poisson": Case(_poisson_envs),
     "poisson-grad": Case(_poisson_envs),
     "gaussian": Case(_gaussian_envs),

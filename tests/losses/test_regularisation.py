@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, Dyn, FnValue, formula_test
 
 from snippets.losses.regularisation import (
     elastic_net_penalty,
@@ -19,6 +18,7 @@ from snippets.losses.regularisation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, FnValue, formula_test
 
 #: Shapes of w: one weight, a vector, a weight matrix, more entries than the checker's 64.
 SHAPES = [(1,), (5,), (1, 1), (3, 4), (10, 10)]
@@ -188,54 +188,42 @@ def test_bad_input_raises_a_clear_error(call, message):
 
 PAGE = "losses/regularisation.md"
 
-
-def _penalty_envs(rng):
-    """Weights with both signs and a zero, so that every branch of a sign is reached."""
-    for n in (1, 4, 9):
-        w = weights_away_from_zero(rng, (n,))
-        w[0] = 0.0
-        lam, r = 0.3, 0.4
-        yield {"w": w, "n": n, "lam": lam, "r": r}
+LAM, LR, RATIO = 0.3, 0.1, 0.4
 
 
-def _penalty_fn(penalty, lam, **kw):
-    """R bound as the code's penalty over lam: R(w) calls it, a bare R reads the point's w."""
-    fn = lambda v: penalty(v, lam, **kw) / lam
-    return Dyn(lambda env: FnValue(fn, fn(env["w"])))
+def _penalty_env(w, penalty, **kwargs):
+    """R bound to the code's penalty with lambda = 1, recomputed wherever w moves."""
+    fn = lambda v: penalty(v, 1.0, **kwargs)          # noqa: E731
+    return {"w": w, "lam": LAM, "lr": LR, "r": RATIO, "n": len(w),
+            "R": Dyn(lambda e: FnValue(fn, fn(e["w"])))}
 
 
 def _l2_envs(rng):
-    for env in _penalty_envs(rng):
-        yield {**env, "R": _penalty_fn(l2_penalty, env["lam"])}
+    w = rng.standard_normal(4)
+    dw = rng.standard_normal(4)
+    yield {**_penalty_env(w, l2_penalty), "dw": dw,
+           "__after__": {"w": weight_decay_step(w, dw, LR, 2 * LAM)}}
 
 
 def _l1_envs(rng):
-    for env in _penalty_envs(rng):
-        yield {**env, "R": _penalty_fn(l1_penalty, env["lam"])}
-
-
-def _elastic_envs(rng):
-    for env in _penalty_envs(rng):
-        yield {**env, "R": _penalty_fn(elastic_net_penalty, env["lam"], l1_ratio=env["r"])}
-
-
-def _step_envs(rng):
-    for shape in SHAPES:
-        w, dw = rng.standard_normal(shape), rng.standard_normal(shape)
-        lam, lr = 0.01, 0.1
-        yield {"w": w, "lam": lam, "lr": lr, "dLoss/dw": dw,
-               "__after__": {"w": weight_decay_step(w, dw, lr, weight_decay=2 * lam)}}
+    w = np.array([-1.3, 0.0, 0.4, 2.0, 0.0])        # zeros: the kink, where 0 is chosen
+    yield _penalty_env(w, l1_penalty)
 
 
 def _soft_envs(rng):
-    v = np.array([3.0, -0.5, 0.2, -2.0, 0.0, 1.0])
-    for t in (0.0, 1.0, 0.7):
-        yield {"v": v, "t": t, "soft": soft_threshold, "n": v.size}
+    for v in (-2.0, -0.2, 0.0, 0.25, 1.7):
+        yield {"v": np.array([v, -v]), "t": 0.3, "soft": lambda x, t: soft_threshold(
+            np.array([x]), t)[0], "__ranges__": {"j": 2}}
+
+
+def _elastic_envs(rng):
+    w = rng.standard_normal(4)
+    yield _penalty_env(w, elastic_net_penalty, l1_ratio=RATIO)
 
 
 FORMULAS = {
     "l2": Case(_l2_envs),
-    "weight-decay": Case(_step_envs),
+    "weight-decay": Case(_l2_envs),
     "l1": Case(_l1_envs),
     "l1-grad": Case(_l1_envs),
     "soft-threshold": Case(_soft_envs),
