@@ -1456,13 +1456,23 @@ class Evaluator:
         return name
 
     def index_values(self, toks: list[str]) -> list[int] | None:
-        """Read a subscript as indices (0-based), or None if it is a name part."""
-        if any(t.startswith("TEXT:") or t in (r"\max", r"\min", r"\mathcal") for t in toks):
+        """Read a subscript as indices (0-based), or None if it is a name part.
+
+        Indices separated by commas (A_{i,c,s(p-1)+u}) are read one by one, and each may be
+        an expression in bound indices and named sizes (w_{\\text{ker}} + 1 - u); so is a
+        single index written as a sum or difference (a_{p+u-1}). A name given literally
+        (x_{t+1} bound as "x_t+1") is found before this is called.
+        """
+        if any(t in (r"\max", r"\min", r"\mathcal") for t in toks):
             return None
         items = _split_top(toks, lambda ts, i: ts[i] == ",")
         atoms: list[list[str]] = []
         if len(items) > 1:
             atoms = items
+        elif len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) > 1:
+            atoms = [toks]            # one index computed from others: p + u - 1
+        elif any(t.startswith("TEXT:") for t in toks):
+            return None               # eta_{\text{best}}: a name part
         else:
             # "ij", "i y_i", "ik", "i k^\ast": split into index atoms
             ts, k = toks, 0
