@@ -268,6 +268,11 @@ def statements(tex: str) -> list[Statement]:
         close = toks.index("}")
         toks = toks[close + 1:]
         end = len(toks) - 1 - toks[::-1].index(r"\end")
+        after = toks[end:]
+        after = after[after.index("}") + 1:] if "}" in after else []
+        if any(t not in (",", ".", r"\quad", r"\qquad") for t in after):
+            # statements written after the block would belong to no line: refuse them
+            raise Unreadable("a statement after \\end{aligned}: put it inside the block")
         toks = toks[:end]
     lines = _split_top(toks, lambda ts, i: ts[i] == "\\\\")
     result: list[Statement] = []
