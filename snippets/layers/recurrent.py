@@ -26,7 +26,7 @@ def rnn_step_forward(inputs: tuple[Array, Array],
     X_t, H_prev, params = _check_step(inputs, params)
     Z_t = X_t @ params["Wx"] + H_prev @ params["Wh"] + params["b"]   # (m, n_h)
     H_t = np.tanh(Z_t)
-    return H_t, {"X_t": X_t, "H_prev": H_prev, "H_t": H_t, "params": params}
+    return H_t, {"X_t": X_t, "H_prev": H_prev, "Z_t": Z_t, "H_t": H_t, "params": params}
 # --8<-- [end:step-forward]
 
 

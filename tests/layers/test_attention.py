@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers.attention import (
     attention_backward,
@@ -458,3 +459,100 @@ def test_extreme_but_valid_inputs_stay_finite_and_right(rng):
     Z, cache = mha_forward(A, GOOD_W, 2)
     dA, _ = mha_backward(np.ones_like(Z), cache)
     assert np.all(np.isfinite(Z)) and np.all(np.isfinite(dA))
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/attention.md"
+
+#: (T_q, T_k, d_k, d_v) of one example: a single entry, more keys than queries, and fewer.
+FORMULA_SHAPES = [(1, 1, 1, 1), (3, 4, 2, 5), (4, 2, 3, 2)]
+
+#: (T, d_model, n_heads) of one example for multi-head attention.
+FORMULA_MHA_SHAPES = [(1, 2, 1), (3, 4, 2), (4, 6, 3)]
+
+
+def _rows_softmax(Z):
+    return softmax_forward(np.asarray(Z)[np.newaxis])[0][0]
+
+
+def _attention_envs(rng, masked=False):
+    """One example's attention, forward and backward, under the page's names."""
+    for T_q, T_k, d_k, d_v in FORMULA_SHAPES:
+        if masked:
+            T_k = T_q
+        Q, K, V = (rng.standard_normal((1, T, d)) for T, d in ((T_q, d_k), (T_k, d_k), (T_k, d_v)))
+        mask = causal_mask(T_q) if masked else None
+        out, cache = attention_forward((Q, K, V), mask=mask)
+        G = rng.standard_normal(out.shape)
+        (dQ, dK, dV), _ = attention_backward(G, cache)
+        S = cache["S"][0]
+        dS, _ = output_backward(G[0], S, V[0])
+        dZ, _ = softmax_backward(dS, {"S": S})
+        J = np.array([softmax_row_jacobian(s) for s in S])        # J[t][u, r]
+        yield {"Q": Q[0], "K": K[0], "V": V[0], "Z": Q[0] @ K[0].T / math.sqrt(d_k), "S": S,
+               "O": out[0], "G": G[0], "T_q": T_q, "T_k": T_k, "d_k": d_k, "d_v": d_v,
+               "softmax": _rows_softmax, "J": J, "dS/dZ": J,
+               "dLoss/dV": dV[0], "dLoss/dS": dS, "dLoss/dZ": dZ, "dLoss/dQ": dQ[0],
+               "dLoss/dK": dK[0], "__ranges__": {"t": "T_q", "u": "T_k", "r": "T_k", "j": "d_v"}}
+
+
+def _softmax_envs(rng):
+    """The softmax layer alone: G is the upstream gradient of S."""
+    for env in _attention_envs(rng):
+        G = rng.standard_normal(env["S"].shape)
+        dZ, _ = softmax_backward(G, {"S": env["S"]})
+        yield {**env, "G": G, "dLoss/dZ": dZ}
+
+
+def _scores_envs(rng):
+    for env in _attention_envs(rng):
+        yield {**env, "__ranges__": {**env["__ranges__"], "j": "d_k"}}
+
+
+def _mha_envs(rng, masked=False):
+    for T, d_model, n_heads in FORMULA_MHA_SHAPES:
+        A, params = rng.standard_normal((1, T, d_model)), random_params(rng, d_model)
+        mask = causal_mask(T) if masked else None
+        out, cache = mha_forward(A, params, n_heads, mask)
+        G = rng.standard_normal(out.shape)
+        dA, grads = mha_backward(G, cache)
+        d_k = d_model // n_heads
+        Q, K, V = (A[0] @ params[name] for name in ("Wq", "Wk", "Wv"))
+        dO = G[0] @ params["Wo"].T
+        (dQ, dK, dV), _ = attention_backward(split_heads(dO[np.newaxis], n_heads), cache["att"])
+        env = {"A": A[0], "Q": Q, "K": K, "V": V, "O": cache["O"][0], "G": G[0],
+               "T_q": T, "d_model": d_model, "n_heads": n_heads, "d_k": d_k,
+               "W_q": params["Wq"], "W_k": params["Wk"], "W_v": params["Wv"], "W_o": params["Wo"],
+               "attention": lambda Q_, K_, V_, mask=mask: attention_forward(
+                   (Q_[np.newaxis], K_[np.newaxis], V_[np.newaxis]), mask=mask)[0][0],
+               "MHA": lambda A_, params=params, n_heads=n_heads, mask=mask: mha_forward(
+                   A_[np.newaxis], params, n_heads, mask)[0][0],
+               "dLoss/dW_o": grads["Wo"], "dLoss/dW_q": grads["Wq"], "dLoss/dW_k": grads["Wk"],
+               "dLoss/dW_v": grads["Wv"], "dLoss/dO": dO, "dLoss/dA": dA[0],
+               "dLoss/dQ": merge_heads(dQ)[0], "dLoss/dK": merge_heads(dK)[0],
+               "dLoss/dV": merge_heads(dV)[0],
+               "__ranges__": {"p": "n_heads", "t": "T_q", "j": "d_k", "c": "d_model"}}
+        for p in range(1, n_heads + 1):         # head p on the page: column block p
+            cols = slice((p - 1) * d_k, p * d_k)
+            env[f"Q_{p}"], env[f"K_{p}"], env[f"V_{p}"] = Q[:, cols], K[:, cols], V[:, cols]
+            env[f"O_{p}"] = cache["O"][0][:, cols]
+            env[f"W_o,{p}"] = params["Wo"][cols, :]
+            env[f"I_{p}"] = np.eye(d_model)[:, cols]
+        yield env
+
+
+FORMULAS = {
+    "softmax-forward": Case(_attention_envs),
+    "jacobian": Case(_attention_envs),
+    "softmax-backward": Case(_softmax_envs),
+    "attention-forward": Case(_attention_envs),
+    "values-backward": Case(_attention_envs),
+    "scores-backward": Case(_scores_envs),
+    "mask": Case(lambda rng: _attention_envs(rng, masked=True)),
+    "heads": Case(_mha_envs),
+    "mha-forward": Case(lambda rng: [*_mha_envs(rng), *_mha_envs(rng, masked=True)]),
+    "mha-backward": Case(lambda rng: [*_mha_envs(rng), *_mha_envs(rng, masked=True)]),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
+from snippets.foundations.gradient_checking import complex_step
 from snippets.layers.gated_recurrent import (
     gru_backward,
     gru_forward,
@@ -376,3 +378,117 @@ def test_tiny_and_saturating_inputs_stay_finite(rng):
         H, cache = gru_forward(X, gru_params(rng, 2, 3))
         (dX, dH0), grads = gru_backward(np.ones_like(H), cache)
         assert all(np.all(np.isfinite(a)) for a in (H, dX, dH0, *grads.values()))
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/gated-recurrent.md"
+
+#: (m, n, n_h) of one step for the formula checks: one example with one unit, a batch.
+FORMULA_SHAPES = [(1, 1, 1), (3, 2, 4)]
+
+
+def _lstm_step_envs(rng):
+    """One LSTM step, t = 1, with the code's intermediate gradients under the page's names."""
+    for m, n, n_h in FORMULA_SHAPES:
+        params = lstm_params(rng, n, n_h)
+        X_t, H_prev, M_prev = (rng.standard_normal((m, n)), rng.uniform(-1, 1, (m, n_h)),
+                               rng.standard_normal((m, n_h)))
+        (H_t, M_t), cache = lstm_step_forward((X_t, H_prev, M_prev), params)
+        G_h, G_m = rng.standard_normal((m, n_h)), rng.standard_normal((m, n_h))
+        dGo, dM = lstm_output_backward(G_h, G_m, cache)
+        dGi, dGf, dM_cand, dM_prev = lstm_cell_backward(dM, cache)
+        dZ = lstm_gates_backward(dGi, dGf, dM_cand, dGo, cache)
+        (dX_t, dH_prev, _), grads = lstm_step_backward((G_h, G_m), cache)
+        Gi, Gf, M_cand, Go = cache["gates"]
+        Z = X_t @ params["Wx"] + H_prev @ params["Wh"] + params["b"]
+        env = {"t": 1, "m": m, "n": n, "n_h": n_h, "X_1": X_t, "H_0": H_prev, "M_0": M_prev,
+               "H_1": H_t, "M_1": M_t, "Z_1": Z, "M_1_tilde": M_cand, "W_x": params["Wx"],
+               "W_h": params["Wh"], "b": params["b"], "sigma": sigmoid,
+               "Gamma_i": Gi, "Gamma_f": Gf, "Gamma_o": Go, "G_h": G_h, "G_m": G_m,
+               "dLoss/dGamma_o": dGo, "dLoss/dM": dM[np.newaxis], "dLoss/dGamma_i": dGi,
+               "dLoss/dGamma_f": dGf, "dLoss/dM_tilde": dM_cand[np.newaxis],
+               "dLoss/dM_t-1": dM_prev, "dLoss/dZ": dZ[np.newaxis], "dLoss/dX": dX_t[np.newaxis],
+               "dLoss/dH_t-1": dH_prev, "dLoss/dW_x": grads["Wx"], "dLoss/dW_h": grads["Wh"],
+               "dLoss/db": grads["b"]}
+        for k, name in enumerate("ifgo"):
+            env[f"Z_{name}"], env[f"dLoss/dZ_{name}"] = block(Z, k, n_h), block(dZ, k, n_h)
+        yield env
+
+
+def _lstm_sequence_envs(rng):
+    """A sequence, one environment per step t: the two gradients each step receives, as
+    lstm_backward passes them, and the code's dL/dZ and total dL/dM of the step after."""
+    for m, T_seq, n, n_h in [(1, 3, 2, 2), (2, 4, 2, 3)]:
+        params = lstm_params(rng, n, n_h)
+        X = rng.standard_normal((m, T_seq, n))
+        H, cache = lstm_forward(X, params)
+        G = rng.standard_normal(H.shape)
+        steps = cache["steps"]
+        G_h, G_m, dZ, dM = [None] * T_seq, [None] * T_seq, [None] * T_seq, [None] * T_seq
+        carry_H = carry_M = np.zeros((m, n_h))
+        for t in range(T_seq, 0, -1):
+            G_h[t - 1], G_m[t - 1] = G[:, t - 1] + carry_H, carry_M
+            dGo, dM[t - 1] = lstm_output_backward(G_h[t - 1], G_m[t - 1], steps[t - 1])
+            dGi, dGf, dM_cand, _ = lstm_cell_backward(dM[t - 1], steps[t - 1])
+            dZ[t - 1] = lstm_gates_backward(dGi, dGf, dM_cand, dGo, steps[t - 1])
+            (_, carry_H, carry_M), _ = lstm_step_backward((G_h[t - 1], G_m[t - 1]), steps[t - 1])
+        base = {"T_seq": T_seq, "W_h": params["Wh"], "G_h": lambda t, G_h=G_h: G_h[int(t) - 1],
+                "G_m": lambda t, G_m=G_m: G_m[int(t) - 1],
+                "Gamma_f": lambda t, steps=steps: steps[int(t) - 1]["gates"][1],
+                **{f"G_{t}": G[:, t - 1] for t in range(1, T_seq + 1)}}
+        for t in range(1, T_seq + 1):
+            env = {**base, "t": t}
+            if t < T_seq:
+                env.update({"dLoss/dZ_t+1": dZ[t], "dLoss/dM_t+1": dM[t]})
+            yield env
+
+
+def _gru_step_envs(rng):
+    for m, n, n_h in FORMULA_SHAPES:
+        params = gru_params(rng, n, n_h)
+        X_t, H_prev = rng.standard_normal((m, n)), rng.uniform(-1, 1, (m, n_h))
+        H_t, cache = gru_step_forward((X_t, H_prev), params)
+        G = rng.standard_normal((m, n_h))
+        dH_cand, dGu, _ = gru_update_backward(G, cache)
+        dZ_x, dZ_h = gru_gates_backward(dH_cand, dGu, cache)
+        (dX_t, dH_prev), grads = gru_step_backward(G, cache)
+        Gr, Gu, H_cand, Z_hc = cache["gates"]
+        Z_x = X_t @ params["Wx"] + params["bx"]
+        Z_h = H_prev @ params["Wh"] + params["bh"]
+        # dL/dGamma_r, which the code keeps inside gru_gates_backward: by the complex step
+        # (exact to rounding) of the candidate as a function of the reset gate
+        Z_xc = block(Z_x, 2, n_h)
+        dGr = complex_step(lambda R, d=dH_cand, a=Z_xc, c=Z_hc: np.sum(d * np.tanh(a + R * c)), Gr)
+        env = {"t": 1, "m": m, "n": n, "n_h": n_h, "X_1": X_t, "H_0": H_prev, "H_1": H_t,
+               "H_1_tilde": H_cand, "W_x": params["Wx"], "W_h": params["Wh"],
+               "b_x": params["bx"], "b_h": params["bh"], "Z_x": Z_x, "Z_h": Z_h,
+               "sigma": sigmoid, "Gamma_r": Gr, "Gamma_u": Gu, "G": G,
+               "dLoss/dH_tilde": dH_cand[np.newaxis], "dLoss/dGamma_u": dGu,
+               "dLoss/dGamma_r": dGr,
+               "dLoss/dZ_x": dZ_x, "dLoss/dZ_h": dZ_h, "dLoss/dX": dX_t[np.newaxis],
+               "dLoss/dH_t-1": dH_prev, "dLoss/dW_x": grads["Wx"], "dLoss/dW_h": grads["Wh"],
+               "dLoss/db_x": grads["bx"], "dLoss/db_h": grads["bh"]}
+        for k, name in enumerate("ruc"):
+            env[f"Z_x{name}"], env[f"Z_h{name}"] = block(Z_x, k, n_h), block(Z_h, k, n_h)
+            env[f"dLoss/dZ_x{name}"] = block(dZ_x, k, n_h)
+            env[f"dLoss/dZ_h{name}"] = block(dZ_h, k, n_h)
+        yield env
+
+
+FORMULAS = {
+    "lstm-gates": Case(_lstm_step_envs),
+    "lstm-forward": Case(_lstm_step_envs),
+    "lstm-output-backward": Case(_lstm_step_envs),
+    "lstm-cell-backward": Case(_lstm_step_envs),
+    "lstm-gates-backward": Case(_lstm_step_envs),
+    "lstm-step-backward": Case(_lstm_step_envs),
+    "lstm-sequence": Case(_lstm_sequence_envs),
+    "gru-gates": Case(_gru_step_envs),
+    "gru-forward": Case(_gru_step_envs),
+    "gru-update-backward": Case(_gru_step_envs),
+    "gru-gates-backward": Case(_gru_step_envs),
+    "gru-step-backward": Case(_gru_step_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.layers.recurrent import (
     clip_by_global_norm,
@@ -391,3 +392,116 @@ def test_tiny_and_saturating_inputs_stay_finite(rng):
     assert np.all(np.abs(H) <= 1.0)
     (dX, _), grads = rnn_backward(np.ones_like(H), cache)
     assert all(np.all(np.isfinite(g)) for g in grads.values())
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "layers/recurrent.md"
+
+#: (m, T_seq, n, n_h) for the formula checks: one example, and a batch.
+FORMULA_SHAPES = [(1, 3, 2, 2), (3, 4, 2, 3)]
+
+
+def named(prefix, values, first=1):
+    """{prefix_first: values[0], ...}: time-indexed names, as the reader forms H_{t-1}."""
+    return {f"{prefix}_{t}": v for t, v in enumerate(values, start=first)}
+
+
+def step_dZ(dH_t, step_cache):
+    """The code's dL/dZ_t of one step, row by row: a step of one example has db = dZ_t."""
+    rows = []
+    for i in range(dH_t.shape[0]):
+        inputs = (step_cache["X_t"][i:i + 1], step_cache["H_prev"][i:i + 1])
+        _, one = rnn_step_forward(inputs, step_cache["params"])
+        rows.append(rnn_step_backward(dH_t[i:i + 1], one)[1]["b"])
+    return np.array(rows)
+
+
+def _sequence_envs(rng, T_tr=None):
+    """A sequence under the page's names, one environment per step t (1-based), with the
+    code's gradients: the totals that reach each H_t and Z_t, carried back step by step by
+    rnn_step_backward (the carry is dropped at the end of each chunk of T_tr steps)."""
+    for m, T_seq, n, n_h in FORMULA_SHAPES:
+        params = random_params(rng, n, n_h)
+        X, H0 = rng.standard_normal((m, T_seq, n)), rng.uniform(-1, 1, (m, n_h))
+        H, cache = rnn_forward(X, params, H0)
+        G = rng.standard_normal(H.shape)
+        (dX, dH0), grads = rnn_backward(G, cache)
+        chunk = T_seq if T_tr is None else T_tr
+        dH_total, dZ_total = [None] * T_seq, [None] * T_seq
+        carry = np.zeros((m, n_h))
+        for t in range(T_seq, 0, -1):                             # the page's t
+            if t % chunk == 0:
+                carry = np.zeros((m, n_h))                        # a chunk ends at step t
+            dH_total[t - 1] = G[:, t - 1] + carry
+            dZ_total[t - 1] = step_dZ(dH_total[t - 1], cache["steps"][t - 1])
+            (_, carry), _ = rnn_step_backward(dH_total[t - 1], cache["steps"][t - 1])
+        loss = "Loss" if T_tr is None else "Loss_tr"
+        base = {**named("X", np.swapaxes(X, 0, 1)), **named("H", [H0, *np.swapaxes(H, 0, 1)], 0),
+                **named("Z", [step["Z_t"] for step in cache["steps"]]),
+                **named("G", np.swapaxes(G, 0, 1)),
+                "W_x": params["Wx"], "W_h": params["Wh"], "b": params["b"], "m": m, "n": n,
+                "n_h": n_h, "T_seq": T_seq, "T_tr": T_tr,
+                f"d{loss}/dH": np.stack(dH_total), f"d{loss}/dZ": np.stack(dZ_total),
+                "dLoss/dX": np.swapaxes(dX, 0, 1), "dLoss/dW_x": grads["Wx"],
+                "dLoss/dW_h": grads["Wh"], "dLoss/db": grads["b"],
+                "g": np.concatenate([grads[k].ravel() for k in ("Wx", "Wh", "b")])}
+        for t in range(1, T_seq + 1):
+            env = {**base, "t": t, f"d{loss}/dH_t-1": dH0 if t == 1 else dH_total[t - 2]}
+            if t < T_seq:
+                env[f"d{loss}/dZ_t+1"] = dZ_total[t]
+            yield env
+
+
+def _step_envs(rng):
+    """One step on its own, t = 1: the loss uses the weights in this step only."""
+    for m, _, n, n_h in FORMULA_SHAPES:
+        params = random_params(rng, n, n_h)
+        X_t, H_prev = rng.standard_normal((m, n)), rng.uniform(-1, 1, (m, n_h))
+        H_t, cache = rnn_step_forward((X_t, H_prev), params)
+        G = rng.standard_normal(H_t.shape)
+        (dX_t, dH_prev), grads = rnn_step_backward(G, cache)
+        yield {"t": 1, "X_1": X_t, "H_0": H_prev, "H_1": H_t, "Z_1": cache["Z_t"],
+               "W_x": params["Wx"], "W_h": params["Wh"], "b": params["b"], "m": m, "n": n,
+               "n_h": n_h, "dLoss/dH": G[np.newaxis], "dLoss/dZ": step_dZ(G, cache)[np.newaxis],
+               "dLoss/dX": dX_t[np.newaxis], "dLoss/dH_t-1": dH_prev,
+               "dLoss/dW_x": grads["Wx"], "dLoss/dW_h": grads["Wh"], "dLoss/db": grads["b"]}
+
+
+def _jacobian_envs(rng):
+    """One example: h_t is row i of H_t; the Jacobians from the code."""
+    for T_seq, n_h in ((1, 2), (5, 3)):
+        params = random_params(rng, 2, n_h, scale=0.9)
+        X, H0 = rng.standard_normal((1, T_seq, 2)), rng.uniform(-1, 1, (1, n_h))
+        H, _ = rnn_forward(X, params, H0)
+        P = jacobian_products(H[0], params["Wh"])             # P[t] = dh_T / dh_t
+        steps = np.array([state_jacobian(H[0, t], params["Wh"]) for t in range(T_seq)])
+        for t in range(1, T_seq + 1):
+            yield {"t": t, **named("h", [H0[0], *H[0]], 0), "W_h": params["Wh"],
+                   "T_seq": T_seq, "dh/dh_t-1": steps, "dh_T_seq/dh": P[1:],
+                   "dh_T_seq/dh_t-1": P[t - 1]}
+
+
+def _clip_envs(rng):
+    for env in _sequence_envs(rng):
+        if env["t"] > 1:
+            continue
+        grads = {"Wx": env["dLoss/dW_x"], "Wh": env["dLoss/dW_h"], "b": env["dLoss/db"]}
+        norm = global_norm(grads)
+        for g_max in (0.5 * norm, 2.0 * norm):                # clipped, and left alone
+            clipped, _ = clip_by_global_norm(grads, g_max)
+            yield {**env, "g_max": g_max,
+                   "g_tilde": np.concatenate([clipped[k].ravel() for k in ("Wx", "Wh", "b")])}
+
+
+FORMULAS = {
+    "step-forward": Case(_step_envs),
+    "step-backward": Case(_step_envs),
+    "bptt": Case(_sequence_envs),
+    "jacobians": Case(_jacobian_envs),
+    "global-norm": Case(lambda rng: (env for env in _sequence_envs(rng) if env["t"] == 1)),
+    "clip": Case(_clip_envs),
+    "truncated": Case(lambda rng: _sequence_envs(rng, T_tr=2)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)
