@@ -272,12 +272,15 @@ def statements(tex: str) -> list[Statement]:
     lines = _split_top(toks, lambda ts, i: ts[i] == "\\\\")
     result: list[Statement] = []
     label = None
+    anchor: Statement | None = None     # the statement whose "&" the next line aligns with
     for no, line in enumerate(lines, start=1):
-        line = _drop_top_ampersands(line)
-        if not line:
+        if not _drop_top_ampersands(line):
             continue
         pieces = _split_statements(line)
-        for k, piece in enumerate(pieces):
+        next_anchor = None
+        for k, raw in enumerate(pieces):
+            aligned = len(_drop_top_ampersands(raw)) != len(raw)
+            piece = _drop_top_ampersands(raw)
             if not piece:
                 continue
             if piece[0].startswith("TEXT:") and piece[0][5:].strip() == "for" and len(piece) > 1:
@@ -289,11 +292,17 @@ def statements(tex: str) -> list[Statement]:
                 label = " ".join(words.rstrip(":").split())
                 continue
             if k == 0 and piece[0] in _RELATIONS and result:
-                # a continuation line: "&= ..." continues the previous chain
-                result[-1].tokens.extend(piece)
-                result[-1].tex = " ".join(result[-1].tokens)
+                # a continuation line, "&= ...", continues the chain its "&" aligns with
+                target = anchor if anchor is not None else result[-1]
+                target.tokens.extend(piece)
+                target.tex = " ".join(target.tokens)
+                if aligned:
+                    next_anchor = target
             else:
                 result.append(Statement(piece, no, label=label))
+                if aligned:
+                    next_anchor = result[-1]
+        anchor = next_anchor
     return result
 
 
@@ -476,6 +485,13 @@ class Matrix(Node):
 class Shaped(Node):
     arg: Node
     shape: list[str] | None     # tokens of the underbrace subscript; None: a text note
+
+
+@dataclass
+class Named(Node):
+    """An underbrace that names its part: the part must equal the name's value."""
+    arg: Node
+    name: Node
 
 
 @dataclass
@@ -775,7 +791,7 @@ class Parser:
         out = []
         for it in items:
             p = Parser(it)
-            if any(t in _RELATIONS for t in it):
+            if _top_relation(it):
                 out.append(p.chain())         # P(i \in B): an event, for a bound function
                 continue
             out.append(p.expr())
@@ -868,8 +884,12 @@ class Parser:
                 return arg
             self.next()
             shape = self.group_tokens()
-            if any(t.startswith("TEXT:") for t in shape):
-                return Shaped(arg, None)
+            if any(t.startswith("TEXT:") and not _in_script(shape, k)
+                   for k, t in enumerate(shape)):
+                return Shaped(arg, None)           # a remark in words: "forward pass"
+            if _is_name_annotation(shape):
+                # \underbrace{-\sum_k p_k \log q_k}_{H(p, q)}: the braced part is H(p, q)
+                return Named(arg, _parse_all(shape))
             return Shaped(arg, shape)
         if tok == r"\begin":
             env = "".join(self.group_tokens())
@@ -1524,14 +1544,15 @@ class Evaluator:
         idx = self.index_values(sym.sub)
         if idx is None:
             raise KeyError(literal)
-        if len(idx) == 2 and name not in env and name.upper() in env:
-            name = name[0].upper() + name[1:]
-        if name in env:
-            return self._take(env[name], idx, name)
-        if name[0].isupper() and name.lower() in env:
-            return self._take(env[name.lower()], idx, name)
-        if name[0].islower() and (name[0].upper() + name[1:]) in env:
-            return self._take(env[name[0].upper() + name[1:]], idx, name)
+        # the letter itself, else its other case (x_ij reads X): the one that has as many
+        # axes as the subscript has indices wins, for y_i (labels) against y_ik (Y, one-hot)
+        other = (name[0].lower() if name[0].isupper() else name[0].upper()) + name[1:]
+        candidates = [n for n in (name, other) if n in env]
+        for n in candidates:
+            v = env[n]
+            if callable(v) or isinstance(v, Dyn | RandomVar | FnValue) or \
+                    np.ndim(_arr(v)) >= len(idx):
+                return self._take(v.fn(self.env) if isinstance(v, Dyn) else v, idx, n)
         if name == "delta" and len(idx) == 2:       # Kronecker delta
             return float(idx[0] == idx[1])
         if name == "e" and len(idx) == 1:
@@ -1884,7 +1905,7 @@ class Evaluator:
         return self.value(value)
 
     def condition(self, toks: list[str]) -> bool:
-        toks = [t for t in toks if not (t.startswith("TEXT:") and t[5:].strip().startswith("("))]
+        toks = _without_remarks(toks)
         # "\text{ and }" joins conditions
         parts = _split_top(toks, lambda ts, i: ts[i].startswith("TEXT:") and
                            ts[i][5:].strip() == "and")
@@ -1909,6 +1930,11 @@ class Evaluator:
         if arr.shape[1] == 1:
             return arr[:, 0]
         return arr
+
+    def v_Named(self, n: Named):
+        v = self.value(n.arg)
+        _assert_equal(v, self.value(n.name), EXACT_RTOL, EXACT_ATOL, 0)
+        return v
 
     def v_Shaped(self, n: Shaped):
         v = self.value(n.arg)
@@ -1992,10 +2018,12 @@ class Evaluator:
                 v = self.env[key]
                 v = v.fn(self.env) if isinstance(v, Dyn) else v
                 return self._take(v, idx, key) if idx else v
-        if den_idx and len(den_name) == 1 and den_name.islower():
-            upper = f"d{num_name}/d{den_name.upper()}"
-            if upper in self.env and len(den_idx) == 2:
-                return self._take(self.env[upper], idx, upper)
+        if den_idx and len(den_name) == 1 and den_name.islower() and len(den_idx) == 2:
+            # z_ik reads Z[i, k], so its derivative reads the gradient of Z
+            for upper in (f"d{num_name}/d{den_name.upper()}",
+                          f"d{den_name.upper()}" if num_name == "Loss" else None):
+                if upper in self.env:
+                    return self._take(self.env[upper], idx, upper)
         raise Unbound(keys[0] + (f" indexed {idx}" if idx else ""))
 
     def _name_and_index(self, node: Node) -> tuple[str, list[int], list[str]]:
@@ -2061,6 +2089,38 @@ class Evaluator:
         if np.ndim(first) == 0:                       # gradient: the shape of the variable
             return np.array([float(o) for o in outs]).reshape(base.shape)
         return np.stack(outs, axis=-1)                # Jacobian: outputs x inputs
+
+
+def _is_name_annotation(toks: list[str]) -> bool:
+    """H(p, q) under a brace names the part; m, n_l, (n + 1) \times (n + 1) give a shape."""
+    return any(re.fullmatch(r"[A-Za-z]", a) and b == "(" for a, b in zip(toks[:-1], toks[1:], strict=True))
+
+
+def _without_remarks(toks: list[str]) -> list[str]:
+    """A cases condition without its remark in parentheses: "(0 at y z = 1 is a subgradient)"."""
+    out, inside = [], False
+    for t in toks:
+        text = t[5:].strip() if t.startswith("TEXT:") else None
+        if text is not None and text.startswith("("):
+            inside = True
+        if not inside and t not in (r"\quad", r"\qquad"):
+            out.append(t)
+        if inside and text is not None and text.endswith(")"):
+            inside = False
+    return out
+
+
+def _top_relation(toks: list[str]) -> bool:
+    """Is there a relation outside every bracket ([k = j] does not count)?"""
+    depth = 0
+    for t in toks:
+        if t in _OPEN or t == r"\begin":
+            depth += 1
+        elif t in _CLOSE or t == r"\end":
+            depth -= 1
+        elif depth == 0 and t in _RELATIONS:
+            return True
+    return False
 
 
 def _in_script(toks: list[str], k: int) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.models import linear_regression, softmax_regression
 from snippets.networks import activations as act
@@ -30,6 +29,7 @@ from snippets.networks.backpropagation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Layer sizes (n_0, n_1, ..., n_L): no hidden layer, then 1, 2 and 3 hidden layers of
 #: different widths, including width 1 and a single input.

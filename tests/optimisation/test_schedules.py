@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.optimisation.schedules import (
     cosine_annealing,
@@ -15,6 +14,7 @@ from snippets.optimisation.schedules import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL
+from formulas import Case, formula_test
 
 T = np.arange(0, 200)
 
@@ -117,7 +117,8 @@ def test_bad_input_raises_a_clear_error(call, message):
 
 PAGE = "optimisation/schedules.md"
 
-LR0, LR_MIN, GAMMA, T_STEP, T, T_W = 0.5, 0.01, 0.7, 4, 20, 5
+#: The schedules' settings for the formula checks (T_TOTAL is the page's T).
+LR0, LR_MIN, GAMMA, T_STEP, T_TOTAL, T_W = 0.5, 0.01, 0.7, 4, 20, 5
 
 
 def _envs(rng, schedule):
@@ -125,11 +126,11 @@ def _envs(rng, schedule):
         ts = np.array([t])
         lr_t = {"step": step_decay(ts, LR0, GAMMA, T_STEP),
                 "exp": exponential_decay(ts, LR0, GAMMA),
-                "cos": cosine_annealing(ts, LR0, LR_MIN, T),
+                "cos": cosine_annealing(ts, LR0, LR_MIN, T_TOTAL),
                 "warm": linear_warmup(ts, LR0, T_W),
-                "warm-cos": warmup_cosine(ts, LR0, LR_MIN, T_W, T)}[schedule][0]
+                "warm-cos": warmup_cosine(ts, LR0, LR_MIN, T_W, T_TOTAL)}[schedule][0]
         yield {"t": t, "lr_t": lr_t, "lr_0": LR0, "lr_min": LR_MIN, "gamma": GAMMA,
-               "T_step": T_STEP, "T": T, "T_w": T_W}
+               "T_step": T_STEP, "T": T_TOTAL, "T_w": T_W}
 
 
 FORMULAS = {
