@@ -3,8 +3,8 @@
 Code for the page docs/layers/gated-recurrent.md; each function names the equation of
 that page it computes. Needs NumPy only.
 
-Layout: examples first. A sequence X has shape (m, T_seq, n), the hidden states H
-(m, T_seq, n_h), the initial states H0 and M0 (m, n_h). The gates are stacked side by
+Layout: examples first. A sequence X has shape (m, n_seq, n), the hidden states H
+(m, n_seq, n_h), the initial states H0 and M0 (m, n_h). The gates are stacked side by
 side in PyTorch's order: i, f, g, o for the LSTM (Wx of shape (n, 4 n_h)) and r, z, n
 for the GRU (Wx of shape (n, 3 n_h)); the page calls the GRU's z the update gate u and
 its n the candidate state.
@@ -105,7 +105,7 @@ def lstm_step_backward(d_outputs: tuple[Array, Array],
 # --8<-- [start:lstm-sequence]
 def lstm_forward(X: Array, params: Params, H0: Array | None = None,
                  M0: Array | None = None) -> tuple[Array, Cache]:
-    """Hidden states H (m, T_seq, n_h) of a sequence, eq. (2) at every step."""
+    """Hidden states H (m, n_seq, n_h) of a sequence, eq. (2) at every step."""
     X, H_prev, M_prev = _check_gated_sequence(X, params, H0, M0, "lstm")
     H = np.empty(X.shape[:2] + H_prev.shape[1:])
     steps = []
@@ -208,7 +208,7 @@ def gru_step_backward(dH_t: Array,
 # --8<-- [start:gru-sequence]
 def gru_forward(X: Array, params: Params,
                 H0: Array | None = None) -> tuple[Array, Cache]:
-    """Hidden states H (m, T_seq, n_h) of a sequence, eq. (9) at every step."""
+    """Hidden states H (m, n_seq, n_h) of a sequence, eq. (9) at every step."""
     X, H_prev, _ = _check_gated_sequence(X, params, H0, None, "gru")
     H = np.empty(X.shape[:2] + H_prev.shape[1:])
     steps = []
@@ -355,8 +355,8 @@ def _check_gated_sequence(X: Array, params: Params, H0: Array | None, M0: Array 
     n, n_h, _ = _check_params(params, cell)
     X = _as_real(X, "X")
     if X.ndim != 3 or X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] != n:
-        raise ValueError(f"X must have shape (m, T_seq, n) = (m, T_seq, {n}) with "
-                         f"m, T_seq >= 1, got shape {X.shape}")
+        raise ValueError(f"X must have shape (m, n_seq, n) = (m, n_seq, {n}) with "
+                         f"m, n_seq >= 1, got shape {X.shape}")
     states = []
     for name, S0 in (("H0", H0), ("M0", M0)):
         S0 = np.zeros((X.shape[0], n_h)) if S0 is None else _as_real(S0, name)

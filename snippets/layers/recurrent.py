@@ -3,9 +3,9 @@
 Code for the page docs/layers/recurrent.md; each function names the equation of that
 page it computes. Needs NumPy only.
 
-Layout: examples first. A sequence X has shape (m, T_seq, n): X[:, t - 1] is the X_t of
+Layout: examples first. A sequence X has shape (m, n_seq, n): X[:, t - 1] is the X_t of
 the page (the page counts steps from 1, NumPy from 0). The hidden states H have shape
-(m, T_seq, n_h), and the initial state H0 shape (m, n_h).
+(m, n_seq, n_h), and the initial state H0 shape (m, n_h).
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ def rnn_step_backward(dH_t: Array,
 # --8<-- [start:forward]
 def rnn_forward(X: Array, params: Params,
                 H0: Array | None = None) -> tuple[Array, Cache]:
-    """Hidden states H (m, T_seq, n_h) of a sequence, eq. (1) at every step."""
+    """Hidden states H (m, n_seq, n_h) of a sequence, eq. (1) at every step."""
     X, H0, params = _check_sequence(X, params, H0)
-    m, T_seq, _ = X.shape
-    H = np.empty((m, T_seq, params["Wh"].shape[0]))
+    m, n_seq, _ = X.shape
+    H = np.empty((m, n_seq, params["Wh"].shape[0]))
     steps, H_prev = [], H0
-    for t in range(T_seq):                         # step t + 1 of the page
+    for t in range(n_seq):                         # step t + 1 of the page
         H[:, t], step_cache = rnn_step_forward((X[:, t], H_prev), params)
         steps.append(step_cache)
         H_prev = H[:, t]
@@ -67,7 +67,7 @@ def rnn_forward(X: Array, params: Params,
 def rnn_backward(dH: Array, cache: Cache) -> tuple[tuple[Array, Array], Params]:
     """Backpropagation through time: (dX, dH0) and {"Wx", "Wh", "b"}: eq. (3).
 
-    dH (m, T_seq, n_h) holds G_t, the gradient reaching each H_t directly.
+    dH (m, n_seq, n_h) holds G_t, the gradient reaching each H_t directly.
     """
     dH = _check_sequence_upstream(dH, cache)
     steps = cache["steps"]
@@ -91,15 +91,15 @@ def state_jacobian(h_t: Array, Wh: Array) -> Array:
 
 
 def jacobian_products(H: Array, Wh: Array) -> Array:
-    """P[t] = dh_T / dh_t, t = 0..T_seq, of one example, (T_seq + 1, n_h, n_h): eq. (4).
+    """P[t] = dh_last / dh_t, t = 0..n_seq, one example, (n_seq + 1, n_h, n_h): eq. (4).
 
-    H is one example's hidden states (T_seq, n_h), rows h_1 .. h_T.
+    H is one example's hidden states (n_seq, n_h), rows h_1 .. h_n_seq.
     """
     H, Wh = _check_one_sequence(H, Wh)
-    T_seq, n_h = H.shape
-    P = np.empty((T_seq + 1, n_h, n_h))
-    P[T_seq] = np.eye(n_h)                         # dh_T / dh_T
-    for t in range(T_seq, 0, -1):                  # the page's t, from T_seq down to 1
+    n_seq, n_h = H.shape
+    P = np.empty((n_seq + 1, n_h, n_h))
+    P[n_seq] = np.eye(n_h)                         # dh_last / dh_last
+    for t in range(n_seq, 0, -1):                  # the page's t, from n_seq down to 1
         P[t - 1] = P[t] @ state_jacobian(H[t - 1], Wh)
     return P
 # --8<-- [end:jacobians]
@@ -131,19 +131,19 @@ def clip_by_global_norm(grads: Params, max_norm: float) -> tuple[Params, float]:
 
 
 # --8<-- [start:truncated]
-def truncated_bptt(X: Array, params: Params, dH: Array, T_tr: int,
+def truncated_bptt(X: Array, params: Params, dH: Array, n_tr: int,
                    H0: Array | None = None) -> Params:
     """Weight gradients of truncated backpropagation through time: eq. (7).
 
     The forward pass runs through the whole sequence, chunk after chunk; the backward
-    pass stops at the start of each chunk of T_tr steps.
+    pass stops at the start of each chunk of n_tr steps.
     """
     X, H0, params = _check_sequence(X, params, H0)
-    T_tr, dH = _check_truncation(T_tr, dH, X, params)
+    n_tr, dH = _check_truncation(n_tr, dH, X, params)
     grads = {name: np.zeros_like(W) for name, W in params.items()}
     H_start = H0
-    for start in range(0, X.shape[1], T_tr):
-        chunk = slice(start, start + T_tr)
+    for start in range(0, X.shape[1], n_tr):
+        chunk = slice(start, start + n_tr)
         H, cache = rnn_forward(X[:, chunk], params, H_start)
         _, chunk_grads = rnn_backward(dH[:, chunk], cache)   # dL/dH_start is dropped
         for name in grads:
@@ -240,8 +240,8 @@ def _check_sequence(X: Array, params: Params,
     n, n_h, params = _check_params(params)
     X = _as_real(X, "X")
     if X.ndim != 3 or X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] != n:
-        raise ValueError(f"X must have shape (m, T_seq, n) = (m, T_seq, {n}) with "
-                         f"m, T_seq >= 1, got shape {X.shape}")
+        raise ValueError(f"X must have shape (m, n_seq, n) = (m, n_seq, {n}) with "
+                         f"m, n_seq >= 1, got shape {X.shape}")
     if H0 is None:
         return X, np.zeros((X.shape[0], n_h)), params
     H0 = _as_real(H0, "H0")
@@ -273,7 +273,7 @@ def _check_jacobian_inputs(h_t: Array, Wh: Array) -> tuple[Array, Array]:
 def _check_one_sequence(H: Array, Wh: Array) -> tuple[Array, Array]:
     H, Wh = _as_real(H, "H"), _as_real(Wh, "Wh")
     if H.ndim != 2 or 0 in H.shape or Wh.shape != (H.shape[1], H.shape[1]):
-        raise ValueError(f"H must be one example's states (T_seq, n_h) and Wh (n_h, n_h), "
+        raise ValueError(f"H must be one example's states (n_seq, n_h) and Wh (n_h, n_h), "
                          f"got shapes {H.shape} and {Wh.shape}")
     return H, Wh
 
@@ -293,12 +293,12 @@ def _check_max_norm(max_norm: float) -> None:
                          f"got {max_norm!r:.60}")
 
 
-def _check_truncation(T_tr: int, dH: Array, X: Array, params: Params) -> tuple[int, Array]:
-    if not _is_count(T_tr):
-        raise ValueError(f"the truncation length T_tr must be a positive integer, "
-                         f"got {T_tr!r:.60}")
+def _check_truncation(n_tr: int, dH: Array, X: Array, params: Params) -> tuple[int, Array]:
+    if not _is_count(n_tr):
+        raise ValueError(f"the truncation length n_tr must be a positive integer, "
+                         f"got {n_tr!r:.60}")
     expected = X.shape[:2] + (params["Wh"].shape[0],)
     dH = _as_real(dH, "dH")
     if dH.shape != expected:
         raise ValueError(f"dH must have the shape of H {expected}, got shape {dH.shape}")
-    return int(T_tr), dH
+    return int(n_tr), dH

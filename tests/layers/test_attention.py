@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers.attention import (
     attention_backward,
@@ -27,11 +26,12 @@ from snippets.layers.attention import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Shapes of the scores Z: one row of one entry, one example, a batch, and a heads axis.
 SCORE_SHAPES = [(1, 1, 1), (1, 1, 4), (1, 3, 4), (3, 4, 2), (2, 3, 4, 5)]
 
-#: (m, T_q, T_k, d_k, d_v): everything 1; one example; more keys than queries; a batch
+#: (m, n_q, n_k, d_k, d_v): everything 1; one example; more keys than queries; a batch
 #: with fewer keys than queries.
 ATTENTION_SHAPES = [(1, 1, 1, 1, 1), (1, 3, 4, 2, 5), (3, 4, 4, 3, 2), (2, 5, 3, 4, 1)]
 
@@ -44,9 +44,9 @@ def random_params(rng, d_model, scale=0.5):
 
 
 def random_qkv(rng, shape):
-    m, T_q, T_k, d_k, d_v = shape
-    return (rng.standard_normal((m, T_q, d_k)), rng.standard_normal((m, T_k, d_k)),
-            rng.standard_normal((m, T_k, d_v)))
+    m, n_q, n_k, d_k, d_v = shape
+    return (rng.standard_normal((m, n_q, d_k)), rng.standard_normal((m, n_k, d_k)),
+            rng.standard_normal((m, n_k, d_v)))
 
 
 def replaced(inputs, index, value):
@@ -136,26 +136,26 @@ def test_softmax_backward_rows_sum_to_zero(rng):
 @pytest.mark.parametrize("shape", ATTENTION_SHAPES)
 def test_attention_forward_shapes_and_loop(rng, shape):
     """Eq. (4) entry by entry: O_tj = sum_u S_tu V_uj with S from the scaled scores."""
-    m, T_q, T_k, d_k, d_v = shape
+    m, n_q, n_k, d_k, d_v = shape
     Q, K, V = random_qkv(rng, shape)
     out, cache = attention_forward((Q, K, V))
-    assert out.shape == (m, T_q, d_v) and cache["S"].shape == (m, T_q, T_k)
+    assert out.shape == (m, n_q, d_v) and cache["S"].shape == (m, n_q, n_k)
     for i in range(m):
-        for t in range(T_q):
+        for t in range(n_q):
             z = [sum(Q[i, t, j] * K[i, u, j] for j in range(d_k)) / math.sqrt(d_k)
-                 for u in range(T_k)]
+                 for u in range(n_k)]
             s = np.exp(z) / np.sum(np.exp(z))
             for j in range(d_v):
-                expected = sum(s[u] * V[i, u, j] for u in range(T_k))
+                expected = sum(s[u] * V[i, u, j] for u in range(n_k))
                 assert out[i, t, j] == pytest.approx(expected, rel=1e-10, abs=EXACT_ATOL)
 
 
 @pytest.mark.parametrize("shape", ATTENTION_SHAPES)
 @pytest.mark.parametrize("masked", [False, True])
 def test_attention_backward_matches_finite_differences(rng, shape, masked):
-    m, T_q, T_k, d_k, d_v = shape
+    m, n_q, n_k, d_k, d_v = shape
     inputs = random_qkv(rng, shape)
-    mask = (np.arange(T_k)[np.newaxis, :] <= np.arange(T_q)[:, np.newaxis]) if masked else None
+    mask = (np.arange(n_k)[np.newaxis, :] <= np.arange(n_q)[:, np.newaxis]) if masked else None
     out, cache = attention_forward(inputs, mask=mask)
     G = rng.standard_normal(out.shape)
     grads_in, grads = attention_backward(G, cache)
@@ -169,32 +169,32 @@ def test_attention_backward_matches_finite_differences(rng, shape, masked):
 
 def test_output_and_scores_backward_index_forms(rng):
     """Eqs. (5) and (6), first lines, by explicit loops over the indices."""
-    T_q, T_k, d_k, d_v = 3, 4, 2, 5
-    G, S, V = rng.standard_normal((T_q, d_v)), rng.random((T_q, T_k)), rng.standard_normal((T_k, d_v))
+    n_q, n_k, d_k, d_v = 3, 4, 2, 5
+    G, S, V = rng.standard_normal((n_q, d_v)), rng.random((n_q, n_k)), rng.standard_normal((n_k, d_v))
     dS, dV = output_backward(G, S, V)
-    assert dS.shape == (T_q, T_k) and dV.shape == (T_k, d_v)
-    for u in range(T_k):
+    assert dS.shape == (n_q, n_k) and dV.shape == (n_k, d_v)
+    for u in range(n_k):
         for j in range(d_v):
-            assert dV[u, j] == pytest.approx(sum(G[t, j] * S[t, u] for t in range(T_q)), rel=EXACT_RTOL)
-    for t in range(T_q):
-        for u in range(T_k):
+            assert dV[u, j] == pytest.approx(sum(G[t, j] * S[t, u] for t in range(n_q)), rel=EXACT_RTOL)
+    for t in range(n_q):
+        for u in range(n_k):
             assert dS[t, u] == pytest.approx(sum(G[t, j] * V[u, j] for j in range(d_v)), rel=EXACT_RTOL)
-    dZ, Q = rng.standard_normal((T_q, T_k)), rng.standard_normal((T_q, d_k))
-    K = rng.standard_normal((T_k, d_k))
+    dZ, Q = rng.standard_normal((n_q, n_k)), rng.standard_normal((n_q, d_k))
+    K = rng.standard_normal((n_k, d_k))
     dQ, dK = scores_backward(dZ, Q, K)
     assert dQ.shape == Q.shape and dK.shape == K.shape
-    for t in range(T_q):
+    for t in range(n_q):
         for j in range(d_k):
-            expected = sum(dZ[t, u] * K[u, j] for u in range(T_k)) / math.sqrt(d_k)
+            expected = sum(dZ[t, u] * K[u, j] for u in range(n_k)) / math.sqrt(d_k)
             assert dQ[t, j] == pytest.approx(expected, rel=EXACT_RTOL)
-    for u in range(T_k):
+    for u in range(n_k):
         for j in range(d_k):
-            expected = sum(dZ[t, u] * Q[t, j] for t in range(T_q)) / math.sqrt(d_k)
+            expected = sum(dZ[t, u] * Q[t, j] for t in range(n_q)) / math.sqrt(d_k)
             assert dK[u, j] == pytest.approx(expected, rel=EXACT_RTOL)
 
 
 def test_attention_of_one_key_copies_its_value(rng):
-    """With T_k = 1 the only weight is 1: every query gets the value, whatever Q and K."""
+    """With n_k = 1 the only weight is 1: every query gets the value, whatever Q and K."""
     Q, K, V = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 1, 4)), rng.standard_normal((2, 1, 5))
     out, cache = attention_forward((Q, K, V))
     np.testing.assert_array_equal(cache["S"], 1.0)
@@ -367,7 +367,7 @@ def _cache_of_mha():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: softmax_forward(np.ones(3)), r"Z must have shape \(m, \.\.\., T_k\).*got shape \(3,\)"),
+        (lambda: softmax_forward(np.ones(3)), r"Z must have shape \(m, \.\.\., n_k\).*got shape \(3,\)"),
         (lambda: softmax_forward(np.ones((2, 0))), r"no empty axis, got shape \(2, 0\)"),
         (lambda: softmax_forward([[1.0, np.nan]]), r"Z must be finite"),
         (lambda: softmax_forward([["a"]]), r"Z must be an array of real numbers"),
@@ -383,7 +383,7 @@ def _cache_of_mha():
         (lambda: attention_forward(QKV[:2]), r"inputs must be the tuple \(Q, K, V\)"),
         (lambda: attention_forward(np.ones((3, 1, 2, 2))), r"inputs must be the tuple"),
         (lambda: attention_forward((np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 3)))),
-         r"all be 3-D \(m, T, d\) or all 4-D"),
+         r"all be 3-D \(m, positions, width\) or all 4-D"),
         (lambda: attention_forward((np.ones((1, 2, 3)), np.ones((1, 4, 3)), np.ones((4, 5)))),
          r"all be 3-D"),
         (lambda: attention_forward((np.ones((1, 0, 3)), np.ones((1, 4, 3)), np.ones((1, 4, 5)))),
@@ -403,7 +403,7 @@ def _cache_of_mha():
         (lambda: attention_backward(np.full((1, 2, 5), 1e299), _cache_of_attention()),
          r"may overflow"),
         (lambda: attention_forward(QKV, mask=np.ones((2, 3), dtype=bool)),
-         r"mask must have shape \(T_q, T_k\) = \(2, 4\) .* got shape \(2, 3\)"),
+         r"mask must have shape \(n_q, n_k\) = \(2, 4\) .* got shape \(2, 3\)"),
         (lambda: attention_forward(QKV, mask=np.ones((2, 2, 4), dtype=bool)),
          r"broadcasts to the scores' shape \(1, 2, 4\), got shape \(2, 2, 4\)"),
         (lambda: attention_forward(QKV, mask=np.ones(4, dtype=bool)), r"mask must have shape"),
@@ -411,14 +411,14 @@ def _cache_of_mha():
         (lambda: attention_forward(QKV, mask=np.ones((2, 4))), r"mask must be a boolean array"),
         (lambda: masked_softmax_forward(np.ones((1, 2, 2)), np.array([[True, False], [False, False]])),
          r"every query must be allowed at least one key"),
-        (lambda: causal_mask(0), r"T_q must be a positive integer"),
-        (lambda: causal_mask(2.0), r"T_q must be a positive integer"),
-        (lambda: causal_mask(True), r"T_q must be a positive integer"),
+        (lambda: causal_mask(0), r"n_q must be a positive integer"),
+        (lambda: causal_mask(2.0), r"n_q must be a positive integer"),
+        (lambda: causal_mask(True), r"n_q must be a positive integer"),
         (lambda: split_heads(np.ones((1, 2, 6)), 4), r"d_model divisible by n_heads = 4"),
-        (lambda: split_heads(np.ones((2, 6)), 2), r"expected shape \(m, T, d_model\)"),
+        (lambda: split_heads(np.ones((2, 6)), 2), r"expected shape \(m, n_q, d_model\)"),
         (lambda: split_heads(np.ones((1, 2, 6)), 0), r"n_heads must be a positive integer"),
-        (lambda: merge_heads(np.ones((1, 2, 6))), r"expected shape \(m, n_heads, T, d_k\)"),
-        (lambda: mha_forward(np.ones((2, 4)), GOOD_W, 2), r"A must have shape \(m, T, d_model\)"),
+        (lambda: merge_heads(np.ones((1, 2, 6))), r"expected shape \(m, n_heads, n_q, d_k\)"),
+        (lambda: mha_forward(np.ones((2, 4)), GOOD_W, 2), r"A must have shape \(m, n_q, d_model\)"),
         (lambda: mha_forward(np.ones((1, 2, 4)), GOOD_W, 3), r"divisible by n_heads = 3"),
         (lambda: mha_forward(np.ones((1, 2, 4)), GOOD_W, True), r"n_heads must be a positive"),
         (lambda: mha_forward(np.ones((1, 2, 4)), {"Wq": np.eye(4)}, 2), r"exactly the keys Wq, Wk, Wv, Wo"),
@@ -465,7 +465,7 @@ def test_extreme_but_valid_inputs_stay_finite_and_right(rng):
 
 PAGE = "layers/attention.md"
 
-#: (T_q, T_k, d_k, d_v) of one example: a single entry, more keys than queries, and fewer.
+#: (n_q, n_k, d_k, d_v) of one example: a single entry, more keys than queries, and fewer.
 FORMULA_SHAPES = [(1, 1, 1, 1), (3, 4, 2, 5), (4, 2, 3, 2)]
 
 #: (T, d_model, n_heads) of one example for multi-head attention.
@@ -478,11 +478,11 @@ def _rows_softmax(Z):
 
 def _attention_envs(rng, masked=False):
     """One example's attention, forward and backward, under the page's names."""
-    for T_q, T_k, d_k, d_v in FORMULA_SHAPES:
+    for n_q, n_k, d_k, d_v in FORMULA_SHAPES:
         if masked:
-            T_k = T_q
-        Q, K, V = (rng.standard_normal((1, T, d)) for T, d in ((T_q, d_k), (T_k, d_k), (T_k, d_v)))
-        mask = causal_mask(T_q) if masked else None
+            n_k = n_q
+        Q, K, V = (rng.standard_normal((1, T, d)) for T, d in ((n_q, d_k), (n_k, d_k), (n_k, d_v)))
+        mask = causal_mask(n_q) if masked else None
         out, cache = attention_forward((Q, K, V), mask=mask)
         G = rng.standard_normal(out.shape)
         (dQ, dK, dV), _ = attention_backward(G, cache)
@@ -491,10 +491,10 @@ def _attention_envs(rng, masked=False):
         dZ, _ = softmax_backward(dS, {"S": S})
         J = np.array([softmax_row_jacobian(s) for s in S])        # J[t][u, r]
         yield {"Q": Q[0], "K": K[0], "V": V[0], "Z": Q[0] @ K[0].T / math.sqrt(d_k), "S": S,
-               "O": out[0], "G": G[0], "T_q": T_q, "T_k": T_k, "d_k": d_k, "d_v": d_v,
+               "O": out[0], "G": G[0], "n_q": n_q, "n_k": n_k, "d_k": d_k, "d_v": d_v,
                "softmax": _rows_softmax, "J": J, "dS/dZ": J,
                "dLoss/dV": dV[0], "dLoss/dS": dS, "dLoss/dZ": dZ, "dLoss/dQ": dQ[0],
-               "dLoss/dK": dK[0], "__ranges__": {"t": "T_q", "u": "T_k", "r": "T_k", "j": "d_v"}}
+               "dLoss/dK": dK[0], "__ranges__": {"t": "n_q", "u": "n_k", "r": "n_k", "j": "d_v"}}
 
 
 def _softmax_envs(rng):
@@ -522,7 +522,7 @@ def _mha_envs(rng, masked=False):
         dO = G[0] @ params["Wo"].T
         (dQ, dK, dV), _ = attention_backward(split_heads(dO[np.newaxis], n_heads), cache["att"])
         env = {"A": A[0], "Q": Q, "K": K, "V": V, "O": cache["O"][0], "G": G[0],
-               "T_q": T, "d_model": d_model, "n_heads": n_heads, "d_k": d_k,
+               "n_q": T, "d_model": d_model, "n_heads": n_heads, "d_k": d_k,
                "W_q": params["Wq"], "W_k": params["Wk"], "W_v": params["Wv"], "W_o": params["Wo"],
                "attention": lambda Q_, K_, V_, mask=mask: attention_forward(
                    (Q_[np.newaxis], K_[np.newaxis], V_[np.newaxis]), mask=mask)[0][0],
@@ -532,7 +532,7 @@ def _mha_envs(rng, masked=False):
                "dLoss/dW_v": grads["Wv"], "dLoss/dO": dO, "dLoss/dA": dA[0],
                "dLoss/dQ": merge_heads(dQ)[0], "dLoss/dK": merge_heads(dK)[0],
                "dLoss/dV": merge_heads(dV)[0],
-               "__ranges__": {"p": "n_heads", "t": "T_q", "j": "d_k", "c": "d_model"}}
+               "__ranges__": {"p": "n_heads", "t": "n_q", "j": "d_k", "c": "d_model"}}
         for p in range(1, n_heads + 1):         # head p on the page: column block p
             cols = slice((p - 1) * d_k, p * d_k)
             env[f"Q_{p}"], env[f"K_{p}"], env[f"V_{p}"] = Q[:, cols], K[:, cols], V[:, cols]

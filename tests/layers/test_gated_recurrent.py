@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import complex_step
 from snippets.layers.gated_recurrent import (
@@ -29,11 +28,12 @@ from snippets.layers.gated_recurrent import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (m, n, n_h) of one step: all ones, one example, a batch.
 STEP_SHAPES = [(1, 1, 1), (1, 3, 2), (4, 2, 3)]
 
-#: (m, T_seq, n, n_h): all ones, a sequence of one step, one example, a batch.
+#: (m, n_seq, n, n_h): all ones, a sequence of one step, one example, a batch.
 SEQUENCE_SHAPES = [(1, 1, 1, 1), (3, 1, 2, 2), (1, 4, 2, 3), (3, 5, 2, 2)]
 
 
@@ -157,12 +157,12 @@ def test_lstm_step_backward_matches_finite_differences(rng, shape):
 
 @pytest.mark.parametrize("shape", SEQUENCE_SHAPES)
 def test_lstm_sequence_backward_matches_finite_differences(rng, shape):
-    m, T_seq, n, n_h = shape
+    m, n_seq, n, n_h = shape
     params = lstm_params(rng, n, n_h)
-    X, H0 = rng.standard_normal((m, T_seq, n)), rng.uniform(-1, 1, (m, n_h))
+    X, H0 = rng.standard_normal((m, n_seq, n)), rng.uniform(-1, 1, (m, n_h))
     M0 = rng.standard_normal((m, n_h))
     H, cache = lstm_forward(X, params, H0, M0)
-    assert H.shape == (m, T_seq, n_h)
+    assert H.shape == (m, n_seq, n_h)
     G = rng.standard_normal(H.shape)
     (dX, dH0, dM0), grads = lstm_backward(G, cache)
     s = lambda X_, par, h0, m0: float(np.sum(G * lstm_forward(X_, par, h0, m0)[0]))
@@ -187,11 +187,11 @@ def test_the_cell_path_is_a_product_of_forget_gates(rng):
     """With W_h = 0 the gates ignore the state, and a gradient at the last step reaches M_0
     through the cell alone: dL/dM_0 = G Go tanh'(M_T) times the product of the forget gates,
     exactly, with no weight matrix. A forget bias of 5 keeps 0.993 of it per step."""
-    n_h, T_seq = 3, 50
+    n_h, n_seq = 3, 50
     params = lstm_params(rng, 2, n_h)
     params["Wh"] = np.zeros_like(params["Wh"])
     params["b"][n_h:2 * n_h] = 5.0                       # the forget gate's bias
-    X = rng.standard_normal((1, T_seq, 2))
+    X = rng.standard_normal((1, n_seq, 2))
     H, cache = lstm_forward(X, params, M0=rng.standard_normal((1, n_h)))
     G = np.zeros_like(H)
     G[0, -1] = rng.standard_normal(n_h)
@@ -281,11 +281,11 @@ def test_gru_step_backward_matches_finite_differences(rng, shape):
 
 @pytest.mark.parametrize("shape", SEQUENCE_SHAPES)
 def test_gru_sequence_backward_matches_finite_differences(rng, shape):
-    m, T_seq, n, n_h = shape
+    m, n_seq, n, n_h = shape
     params = gru_params(rng, n, n_h)
-    X, H0 = rng.standard_normal((m, T_seq, n)), rng.uniform(-1, 1, (m, n_h))
+    X, H0 = rng.standard_normal((m, n_seq, n)), rng.uniform(-1, 1, (m, n_h))
     H, cache = gru_forward(X, params, H0)
-    assert H.shape == (m, T_seq, n_h)
+    assert H.shape == (m, n_seq, n_h)
     G = rng.standard_normal(H.shape)
     (dX, dH0), grads = gru_backward(G, cache)
     s = lambda X_, par, h0: float(np.sum(G * gru_forward(X_, par, h0)[0]))
@@ -351,8 +351,8 @@ def _gru_cache():
          r"gradient of the step from dH_t may overflow"),
         (lambda: gru_step_backward(np.ones((1, 4)), _gru_cache()),
          r"dH_t must have the shape of the state \(1, 3\), got shape \(1, 4\)"),
-        (lambda: lstm_forward(np.ones((1, 2)), PL), r"X must have shape \(m, T_seq, n\) = \(m, T_seq, 2\)"),
-        (lambda: gru_forward(np.ones((1, 0, 2)), PG), r"m, T_seq >= 1, got shape \(1, 0, 2\)"),
+        (lambda: lstm_forward(np.ones((1, 2)), PL), r"X must have shape \(m, n_seq, n\) = \(m, n_seq, 2\)"),
+        (lambda: gru_forward(np.ones((1, 0, 2)), PG), r"m, n_seq >= 1, got shape \(1, 0, 2\)"),
         (lambda: lstm_forward(np.ones((1, 2, 2)), PL, np.zeros((1, 2))),
          r"H0 must have shape \(m, n_h\) = \(1, 3\), got shape \(1, 2\)"),
         (lambda: lstm_forward(np.ones((1, 2, 2)), PL, None, np.zeros(3)),
@@ -419,27 +419,27 @@ def _lstm_step_envs(rng):
 def _lstm_sequence_envs(rng):
     """A sequence, one environment per step t: the two gradients each step receives, as
     lstm_backward passes them, and the code's dL/dZ and total dL/dM of the step after."""
-    for m, T_seq, n, n_h in [(1, 3, 2, 2), (2, 4, 2, 3)]:
+    for m, n_seq, n, n_h in [(1, 3, 2, 2), (2, 4, 2, 3)]:
         params = lstm_params(rng, n, n_h)
-        X = rng.standard_normal((m, T_seq, n))
+        X = rng.standard_normal((m, n_seq, n))
         H, cache = lstm_forward(X, params)
         G = rng.standard_normal(H.shape)
         steps = cache["steps"]
-        G_h, G_m, dZ, dM = [None] * T_seq, [None] * T_seq, [None] * T_seq, [None] * T_seq
+        G_h, G_m, dZ, dM = [None] * n_seq, [None] * n_seq, [None] * n_seq, [None] * n_seq
         carry_H = carry_M = np.zeros((m, n_h))
-        for t in range(T_seq, 0, -1):
+        for t in range(n_seq, 0, -1):
             G_h[t - 1], G_m[t - 1] = G[:, t - 1] + carry_H, carry_M
             dGo, dM[t - 1] = lstm_output_backward(G_h[t - 1], G_m[t - 1], steps[t - 1])
             dGi, dGf, dM_cand, _ = lstm_cell_backward(dM[t - 1], steps[t - 1])
             dZ[t - 1] = lstm_gates_backward(dGi, dGf, dM_cand, dGo, steps[t - 1])
             (_, carry_H, carry_M), _ = lstm_step_backward((G_h[t - 1], G_m[t - 1]), steps[t - 1])
-        base = {"T_seq": T_seq, "W_h": params["Wh"], "G_h": lambda t, G_h=G_h: G_h[int(t) - 1],
+        base = {"n_seq": n_seq, "W_h": params["Wh"], "G_h": lambda t, G_h=G_h: G_h[int(t) - 1],
                 "G_m": lambda t, G_m=G_m: G_m[int(t) - 1],
                 "Gamma_f": lambda t, steps=steps: steps[int(t) - 1]["gates"][1],
-                **{f"G_{t}": G[:, t - 1] for t in range(1, T_seq + 1)}}
-        for t in range(1, T_seq + 1):
+                **{f"G_{t}": G[:, t - 1] for t in range(1, n_seq + 1)}}
+        for t in range(1, n_seq + 1):
             env = {**base, "t": t}
-            if t < T_seq:
+            if t < n_seq:
                 env.update({"dLoss/dZ_t+1": dZ[t], "dLoss/dM_t+1": dM[t]})
             yield env
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers.recurrent import (
     clip_by_global_norm,
@@ -21,11 +20,12 @@ from snippets.layers.recurrent import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (m, n, n_h) of one step: all ones, one example, a batch.
 STEP_SHAPES = [(1, 1, 1), (1, 3, 2), (4, 2, 5)]
 
-#: (m, T_seq, n, n_h) of a sequence: all ones, a sequence of one step, one example,
+#: (m, n_seq, n, n_h) of a sequence: all ones, a sequence of one step, one example,
 #: a batch, one hidden unit.
 SEQUENCE_SHAPES = [(1, 1, 1, 1), (3, 1, 2, 2), (1, 4, 2, 3), (3, 5, 2, 2), (2, 3, 4, 1)]
 
@@ -98,13 +98,13 @@ def test_step_backward_index_form(rng):
 
 @pytest.mark.parametrize("shape", SEQUENCE_SHAPES)
 def test_forward_applies_the_step_with_shared_weights(rng, shape):
-    m, T_seq, n, n_h = shape
+    m, n_seq, n, n_h = shape
     params = random_params(rng, n, n_h)
-    X, H0 = rng.standard_normal((m, T_seq, n)), rng.uniform(-1, 1, (m, n_h))
+    X, H0 = rng.standard_normal((m, n_seq, n)), rng.uniform(-1, 1, (m, n_h))
     H, cache = rnn_forward(X, params, H0)
-    assert H.shape == (m, T_seq, n_h) and len(cache["steps"]) == T_seq
+    assert H.shape == (m, n_seq, n_h) and len(cache["steps"]) == n_seq
     h = H0
-    for t in range(T_seq):
+    for t in range(n_seq):
         h = np.tanh(X[:, t] @ params["Wx"] + h @ params["Wh"] + params["b"])
         np.testing.assert_allclose(H[:, t], h, rtol=EXACT_RTOL, atol=EXACT_ATOL)
     H_zero, _ = rnn_forward(X, params)                      # H0 defaults to zeros
@@ -114,9 +114,9 @@ def test_forward_applies_the_step_with_shared_weights(rng, shape):
 
 @pytest.mark.parametrize("shape", SEQUENCE_SHAPES)
 def test_bptt_matches_finite_differences(rng, shape):
-    m, T_seq, n, n_h = shape
+    m, n_seq, n, n_h = shape
     params = random_params(rng, n, n_h)
-    X, H0 = rng.standard_normal((m, T_seq, n)), rng.uniform(-1, 1, (m, n_h))
+    X, H0 = rng.standard_normal((m, n_seq, n)), rng.uniform(-1, 1, (m, n_h))
     H, cache = rnn_forward(X, params, H0)
     G = rng.standard_normal(H.shape)
     (dX, dH0), grads = rnn_backward(G, cache)
@@ -156,16 +156,16 @@ def test_state_jacobian_matches_finite_differences(rng):
         assert_gradient(f, J[k], h_prev[0])
 
 
-@pytest.mark.parametrize("T_seq", [1, 6])
-def test_jacobian_products_are_dh_T_dh_t(rng, T_seq):
+@pytest.mark.parametrize("n_seq", [1, 6])
+def test_jacobian_products_are_dh_T_dh_t(rng, n_seq):
     params = random_params(rng, 2, 3, scale=0.9)
-    X, H0 = rng.standard_normal((1, T_seq, 2)), rng.uniform(-1, 1, (1, 3))
+    X, H0 = rng.standard_normal((1, n_seq, 2)), rng.uniform(-1, 1, (1, 3))
     H, _ = rnn_forward(X, params, H0)
     P = jacobian_products(H[0], params["Wh"])
-    assert P.shape == (T_seq + 1, 3, 3)
-    np.testing.assert_array_equal(P[T_seq], np.eye(3))
+    assert P.shape == (n_seq + 1, 3, 3)
+    np.testing.assert_array_equal(P[n_seq], np.eye(3))
     states = np.concatenate([H0, H[0]])                     # h_0 .. h_T
-    for t in range(T_seq):
+    for t in range(n_seq):
         for k in range(3):   # h_T as a function of h_t, by running the rest of the sequence
             f = lambda v, t=t, k=k: float(rnn_forward(X[:, t:], params, v[np.newaxis])[0][0, -1, k])
             assert_gradient(f, P[t][k], states[t])
@@ -198,13 +198,13 @@ def test_product_norm_is_bounded_by_the_largest_singular_value(rng, rho):
 def test_linear_regime_gives_exactly_rho_to_the_power(rng, rho):
     """At h = 0 (zero inputs, bias and start), tanh' = 1: P[t] = (W_h^T)^(T - t) exactly,
     and an orthogonal W_h scaled by rho has every singular value rho."""
-    n_h, T_seq = 4, 20
+    n_h, n_seq = 4, 20
     params = {"Wx": rng.standard_normal((2, n_h)), "Wh": rho * orthogonal(rng, n_h),
               "b": np.zeros(n_h)}
-    H, _ = rnn_forward(np.zeros((1, T_seq, 2)), params)
+    H, _ = rnn_forward(np.zeros((1, n_seq, 2)), params)
     P = jacobian_products(H[0], params["Wh"])
-    for t in range(T_seq + 1):
-        assert np.linalg.norm(P[t], 2) == pytest.approx(rho ** (T_seq - t), rel=1e-12)
+    for t in range(n_seq + 1):
+        assert np.linalg.norm(P[t], 2) == pytest.approx(rho ** (n_seq - t), rel=1e-12)
 
 
 # --- clipping, eqs. (5) and (6) ----------------------------------------------------------
@@ -262,14 +262,14 @@ def test_truncation_longer_than_the_sequence_is_full_bptt(rng):
     H, cache = rnn_forward(X, params, H0)
     G = rng.standard_normal(H.shape)
     _, full = rnn_backward(G, cache)
-    for T_tr in (5, 8):
-        truncated = truncated_bptt(X, params, G, T_tr, H0)
+    for n_tr in (5, 8):
+        truncated = truncated_bptt(X, params, G, n_tr, H0)
         for name in full:
             np.testing.assert_array_equal(truncated[name], full[name])
 
 
-@pytest.mark.parametrize("T_tr", [1, 2, 3])
-def test_shorter_truncation_differs_and_is_the_gradient_of_the_cut_graph(rng, T_tr):
+@pytest.mark.parametrize("n_tr", [1, 2, 3])
+def test_shorter_truncation_differs_and_is_the_gradient_of_the_cut_graph(rng, n_tr):
     """Truncated BPTT is the exact gradient of the loss with each chunk's starting state
     held fixed at the value the forward pass gave it."""
     params = random_params(rng, 2, 3, scale=0.9)
@@ -277,12 +277,12 @@ def test_shorter_truncation_differs_and_is_the_gradient_of_the_cut_graph(rng, T_
     H, cache = rnn_forward(X, params, H0)
     G = rng.standard_normal(H.shape)
     _, full = rnn_backward(G, cache)
-    truncated = truncated_bptt(X, params, G, T_tr, H0)
-    starts = range(0, 7, T_tr)
+    truncated = truncated_bptt(X, params, G, n_tr, H0)
+    starts = range(0, 7, n_tr)
     H_starts = [H0 if s == 0 else H[:, s - 1] for s in starts]   # fixed: no gradient
 
     def cut_loss(par):
-        return sum(float(np.sum(G[:, s:s + T_tr] * rnn_forward(X[:, s:s + T_tr], par, h)[0]))
+        return sum(float(np.sum(G[:, s:s + n_tr] * rnn_forward(X[:, s:s + n_tr], par, h)[0]))
                    for s, h in zip(starts, H_starts, strict=True))
 
     for name, W in params.items():
@@ -345,8 +345,8 @@ def _sequence_cache():
          r"dH_t must have the shape of H_t \(1, 3\), got shape \(2, 3\)"),
         (lambda: rnn_step_backward(np.full((1, 3), 5e299), _step_cache()),
          r"gradient of the step may overflow"),
-        (lambda: rnn_forward(np.ones((1, 2)), P), r"X must have shape \(m, T_seq, n\) = \(m, T_seq, 2\)"),
-        (lambda: rnn_forward(np.ones((1, 0, 2)), P), r"m, T_seq >= 1, got shape \(1, 0, 2\)"),
+        (lambda: rnn_forward(np.ones((1, 2)), P), r"X must have shape \(m, n_seq, n\) = \(m, n_seq, 2\)"),
+        (lambda: rnn_forward(np.ones((1, 0, 2)), P), r"m, n_seq >= 1, got shape \(1, 0, 2\)"),
         (lambda: rnn_forward(np.ones((1, 4, 3)), P), r"X must have shape"),
         (lambda: rnn_forward(np.ones((2, 4, 2)), P, np.zeros((1, 3))),
          r"H0 must have shape \(m, n_h\) = \(2, 3\), got shape \(1, 3\)"),
@@ -369,9 +369,9 @@ def _sequence_cache():
         (lambda: clip_by_global_norm({"w": np.ones(2)}, True), r"max_norm must be a positive"),
         (lambda: clip_by_global_norm({"w": np.ones(2)}, np.array([1.0])), r"max_norm must be a positive"),
         (lambda: truncated_bptt(np.ones((1, 4, 2)), P, np.ones((1, 4, 3)), 0),
-         r"T_tr must be a positive integer"),
+         r"n_tr must be a positive integer"),
         (lambda: truncated_bptt(np.ones((1, 4, 2)), P, np.ones((1, 4, 3)), 2.0),
-         r"T_tr must be a positive integer"),
+         r"n_tr must be a positive integer"),
         (lambda: truncated_bptt(np.ones((1, 4, 2)), P, np.ones((1, 5, 3)), 2),
          r"dH must have the shape of H \(1, 4, 3\), got shape \(1, 5, 3\)"),
     ],
@@ -398,7 +398,7 @@ def test_tiny_and_saturating_inputs_stay_finite(rng):
 
 PAGE = "layers/recurrent.md"
 
-#: (m, T_seq, n, n_h) for the formula checks: one example, and a batch.
+#: (m, n_seq, n, n_h) for the formula checks: one example, and a batch.
 FORMULA_SHAPES = [(1, 3, 2, 2), (3, 4, 2, 3)]
 
 
@@ -417,38 +417,38 @@ def step_dZ(dH_t, step_cache):
     return np.array(rows)
 
 
-def _sequence_envs(rng, T_tr=None):
+def _sequence_envs(rng, n_tr=None):
     """A sequence under the page's names, one environment per step t (1-based), with the
     code's gradients: the totals that reach each H_t and Z_t, carried back step by step by
-    rnn_step_backward (the carry is dropped at the end of each chunk of T_tr steps)."""
-    for m, T_seq, n, n_h in FORMULA_SHAPES:
+    rnn_step_backward (the carry is dropped at the end of each chunk of n_tr steps)."""
+    for m, n_seq, n, n_h in FORMULA_SHAPES:
         params = random_params(rng, n, n_h)
-        X, H0 = rng.standard_normal((m, T_seq, n)), rng.uniform(-1, 1, (m, n_h))
+        X, H0 = rng.standard_normal((m, n_seq, n)), rng.uniform(-1, 1, (m, n_h))
         H, cache = rnn_forward(X, params, H0)
         G = rng.standard_normal(H.shape)
         (dX, dH0), grads = rnn_backward(G, cache)
-        chunk = T_seq if T_tr is None else T_tr
-        dH_total, dZ_total = [None] * T_seq, [None] * T_seq
+        chunk = n_seq if n_tr is None else n_tr
+        dH_total, dZ_total = [None] * n_seq, [None] * n_seq
         carry = np.zeros((m, n_h))
-        for t in range(T_seq, 0, -1):                             # the page's t
+        for t in range(n_seq, 0, -1):                             # the page's t
             if t % chunk == 0:
                 carry = np.zeros((m, n_h))                        # a chunk ends at step t
             dH_total[t - 1] = G[:, t - 1] + carry
             dZ_total[t - 1] = step_dZ(dH_total[t - 1], cache["steps"][t - 1])
             (_, carry), _ = rnn_step_backward(dH_total[t - 1], cache["steps"][t - 1])
-        loss = "Loss" if T_tr is None else "Loss_tr"
+        loss = "Loss" if n_tr is None else "Loss_tr"
         base = {**named("X", np.swapaxes(X, 0, 1)), **named("H", [H0, *np.swapaxes(H, 0, 1)], 0),
                 **named("Z", [step["Z_t"] for step in cache["steps"]]),
                 **named("G", np.swapaxes(G, 0, 1)),
                 "W_x": params["Wx"], "W_h": params["Wh"], "b": params["b"], "m": m, "n": n,
-                "n_h": n_h, "T_seq": T_seq, "T_tr": T_tr,
+                "n_h": n_h, "n_seq": n_seq, "n_tr": n_tr,
                 f"d{loss}/dH": np.stack(dH_total), f"d{loss}/dZ": np.stack(dZ_total),
                 "dLoss/dX": np.swapaxes(dX, 0, 1), "dLoss/dW_x": grads["Wx"],
                 "dLoss/dW_h": grads["Wh"], "dLoss/db": grads["b"],
                 "g": np.concatenate([grads[k].ravel() for k in ("Wx", "Wh", "b")])}
-        for t in range(1, T_seq + 1):
+        for t in range(1, n_seq + 1):
             env = {**base, "t": t, f"d{loss}/dH_t-1": dH0 if t == 1 else dH_total[t - 2]}
-            if t < T_seq:
+            if t < n_seq:
                 env[f"d{loss}/dZ_t+1"] = dZ_total[t]
             yield env
 
@@ -470,16 +470,16 @@ def _step_envs(rng):
 
 def _jacobian_envs(rng):
     """One example: h_t is row i of H_t; the Jacobians from the code."""
-    for T_seq, n_h in ((1, 2), (5, 3)):
+    for n_seq, n_h in ((1, 2), (5, 3)):
         params = random_params(rng, 2, n_h, scale=0.9)
-        X, H0 = rng.standard_normal((1, T_seq, 2)), rng.uniform(-1, 1, (1, n_h))
+        X, H0 = rng.standard_normal((1, n_seq, 2)), rng.uniform(-1, 1, (1, n_h))
         H, _ = rnn_forward(X, params, H0)
         P = jacobian_products(H[0], params["Wh"])             # P[t] = dh_T / dh_t
-        steps = np.array([state_jacobian(H[0, t], params["Wh"]) for t in range(T_seq)])
-        for t in range(1, T_seq + 1):
+        steps = np.array([state_jacobian(H[0, t], params["Wh"]) for t in range(n_seq)])
+        for t in range(1, n_seq + 1):
             yield {"t": t, **named("h", [H0[0], *H[0]], 0), "W_h": params["Wh"],
-                   "T_seq": T_seq, "dh/dh_t-1": steps, "dh_T_seq/dh": P[1:],
-                   "dh_T_seq/dh_t-1": P[t - 1]}
+                   "n_seq": n_seq, "dh/dh_t-1": steps, "dh_n_seq/dh": P[1:],
+                   "dh_n_seq/dh_t-1": P[t - 1]}
 
 
 def _clip_envs(rng):
@@ -501,7 +501,7 @@ FORMULAS = {
     "jacobians": Case(_jacobian_envs),
     "global-norm": Case(lambda rng: (env for env in _sequence_envs(rng) if env["t"] == 1)),
     "clip": Case(_clip_envs),
-    "truncated": Case(lambda rng: _sequence_envs(rng, T_tr=2)),
+    "truncated": Case(lambda rng: _sequence_envs(rng, n_tr=2)),
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
