@@ -1109,6 +1109,13 @@ def _set_literal(items: list[list[str]]) -> SetLit:
 
 
 def _parse_all(toks: list[str]) -> Node:
+    return _parse_cached(tuple(toks))
+
+
+@cache
+def _parse_cached(toks: tuple[str, ...]) -> Node:
+    """Parsed once: evaluation reads subscripts and layers of the same tokens many times."""
+    toks = list(toks)
     p = Parser(toks)
     node = p.expr()
     if p.peek() is not None:
@@ -1449,13 +1456,23 @@ class Evaluator:
         return name
 
     def index_values(self, toks: list[str]) -> list[int] | None:
-        """Read a subscript as indices (0-based), or None if it is a name part."""
-        if any(t.startswith("TEXT:") or t in (r"\max", r"\min", r"\mathcal") for t in toks):
+        """Read a subscript as indices (0-based), or None if it is a name part.
+
+        Indices separated by commas (A_{i,c,s(p-1)+u}) are read one by one, and each may be
+        an expression in bound indices and named sizes (w_{\\text{ker}} + 1 - u); so is a
+        single index written as a sum or difference (a_{p+u-1}). A name given literally
+        (x_{t+1} bound as "x_t+1") is found before this is called.
+        """
+        if any(t in (r"\max", r"\min", r"\mathcal") for t in toks):
             return None
         items = _split_top(toks, lambda ts, i: ts[i] == ",")
         atoms: list[list[str]] = []
         if len(items) > 1:
             atoms = items
+        elif len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) > 1:
+            atoms = [toks]            # one index computed from others: p + u - 1
+        elif any(t.startswith("TEXT:") for t in toks):
+            return None               # eta_{\text{best}}: a name part
         else:
             # "ij", "i y_i", "ik", "i k^\ast": split into index atoms
             ts, k = toks, 0
@@ -1463,6 +1480,10 @@ class Evaluator:
                 t = ts[k]
                 atom = [t]
                 k += 1
+                if t in (r"\hat", r"\tilde", r"\bar") and k < len(ts):
+                    j = _skip_group(ts, k)            # \hat k_i: one decorated symbol
+                    atom += ts[k:j]
+                    k = j
                 while k < len(ts) and ts[k] in ("_", "^"):
                     atom += [ts[k]]
                     k += 1
@@ -1825,24 +1846,31 @@ class Evaluator:
         return self.env[r] if isinstance(r, str) else r
 
     def v_Limit(self, n: Limit):
+        """The limit from each side, by Richardson extrapolation of two small steps; the two
+        sides must agree, or the limit does not exist and the formula is wrong."""
         if not isinstance(n.var, Sym):
             raise Unreadable("a limit in something other than a variable")
         name = self.base_name(n.var)
         a = float(self.value(n.to))
-        h = FD_STEP * max(1.0, abs(a))
+        h = 1e-4 * max(1.0, abs(a))
         saved = self.env.get(name, _MISSING)
-        vals = []
+        sides = []
         try:
             for s in (+1.0, -1.0):
-                self.env[name] = a + s * h
-                vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+                vals = []
+                for step in (h, h / 2):
+                    self.env[name] = a + s * step
+                    vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+                sides.append(2.0 * vals[1] - vals[0])      # removes the error linear in h
         finally:
             if saved is _MISSING:
                 self.env.pop(name, None)
             else:
                 self.env[name] = saved
+        if not np.allclose(sides[0], sides[1], rtol=FD_RTOL, atol=FD_ATOL):
+            raise Mismatch(f"the limit differs from the two sides: {sides[0]} and {sides[1]}")
         self.approx = True
-        out = (vals[0] + vals[1]) / 2.0
+        out = (sides[0] + sides[1]) / 2.0
         return float(out) if out.ndim == 0 else out
 
     def v_Norm(self, n: Norm):
@@ -2006,10 +2034,14 @@ class Evaluator:
             return self.numeric_derivative(num, den)
         num_name, num_idx, num_tags = self._name_and_index(num)
         den_name, den_idx, den_tags = self._name_and_index(den)
-        idx = list(num_idx)
-        for tag, d in zip(den_tags, den_idx, strict=True):
-            if tag not in num_tags:
-                idx.append(d)
+        if num_tags and set(num_tags) <= set(den_tags):
+            # dl_i / dz_ij: one derivative per entry of z, laid out like z (den order), so
+            # dl_i / dz_ji reads the entry [j, i], a different number
+            idx = list(den_idx)
+        else:
+            # dy_k / dx_j: a Jacobian, outputs first; shared indices only once
+            idx = list(num_idx) + [d for tag, d in zip(den_tags, den_idx, strict=True)
+                                   if tag not in num_tags]
         keys = [f"d{num_name}/d{den_name}"]
         if num_name == "Loss":
             keys.append(f"d{den_name}")
@@ -2141,6 +2173,8 @@ def _index_spellings(toks: list[str]) -> list[str]:
     items = _split_top(toks, lambda ts, i: ts[i] == ",")
     if len(items) > 1:
         return [" ".join(it) for it in items]
+    if len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) > 1:
+        return [" ".join(toks)]       # one computed index, as index_values reads it: t - 1
     out, k = [], 0
     while k < len(toks):
         atom = [toks[k]]
@@ -2364,8 +2398,10 @@ def check(page: str, section: str, case: Case, rng: np.random.Generator,
             except Unbound as err:
                 raise AssertionError(f"{where}: the test binds no value to {err}\n  in: {st.tex}"
                                      ) from None
-            except (Mismatch, FloatingPointError, ValueError) as err:
-                raise AssertionError(f"{where}: {err}\n  in: {st.tex}") from None
+            except (Mismatch, FloatingPointError, ValueError, IndexError, TypeError,
+                    ZeroDivisionError, KeyError) as err:
+                raise AssertionError(f"{where}: {type(err).__name__}: {err}\n  in: {st.tex}"
+                                     ) from None
     report.parts = sum(len(c.parts) for _, c in chains)
     for _, chain in chains:
         for node in _walk(chain):

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers.dropout import (
     average_output,
@@ -17,6 +16,7 @@ from snippets.layers.dropout import (
 )
 
 from checks import EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Shapes of A: a batch of one with one feature, a batch of one, a matrix, a vector and
 #: a 3-D array (m, n_seq, n): dropout acts entry by entry, whatever the layout.

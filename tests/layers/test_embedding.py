@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.layers.embedding import (
     embedding_backward,
@@ -17,6 +16,7 @@ from snippets.layers.embedding import (
 from snippets.layers.modules import dense_backward, dense_forward
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (shape of ids, n_vocab, n_emb): a batch of one id, a table of one row, a batch with
 #: repeated ids, sequences (m, n_seq) and a single sequence, and a table of one column.

@@ -406,10 +406,11 @@ def _lstm_step_envs(rng):
                "H_1": H_t, "M_1": M_t, "Z_1": Z, "M_1_tilde": M_cand, "W_x": params["Wx"],
                "W_h": params["Wh"], "b": params["b"], "sigma": sigmoid,
                "Gamma_i": Gi, "Gamma_f": Gf, "Gamma_o": Go, "G_h": G_h, "G_m": G_m,
-               "dLoss/dGamma_o": dGo, "dLoss/dM": dM[np.newaxis], "dLoss/dGamma_i": dGi,
+               "dLoss/dGamma_o": dGo, "dLoss/dM": np.stack([dM, dM_prev]), "dLoss/dGamma_i": dGi,
                "dLoss/dGamma_f": dGf, "dLoss/dM_tilde": dM_cand[np.newaxis],
-               "dLoss/dM_t-1": dM_prev, "dLoss/dZ": dZ[np.newaxis], "dLoss/dX": dX_t[np.newaxis],
-               "dLoss/dH_t-1": dH_prev, "dLoss/dW_x": grads["Wx"], "dLoss/dW_h": grads["Wh"],
+               "dLoss/dZ": dZ[np.newaxis], "dLoss/dX": dX_t[np.newaxis],
+               "dLoss/dH": np.stack([G_h, dH_prev]), "dLoss/dW_x": grads["Wx"],
+               "dLoss/dW_h": grads["Wh"],
                "dLoss/db": grads["b"]}
         for k, name in enumerate("ifgo"):
             env[f"Z_{name}"], env[f"dLoss/dZ_{name}"] = block(Z, k, n_h), block(dZ, k, n_h)
@@ -438,10 +439,7 @@ def _lstm_sequence_envs(rng):
                 "Gamma_f": lambda t, steps=steps: steps[int(t) - 1]["gates"][1],
                 **{f"G_{t}": G[:, t - 1] for t in range(1, n_seq + 1)}}
         for t in range(1, n_seq + 1):
-            env = {**base, "t": t}
-            if t < n_seq:
-                env.update({"dLoss/dZ_t+1": dZ[t], "dLoss/dM_t+1": dM[t]})
-            yield env
+            yield {**base, "t": t, "dLoss/dZ": np.stack(dZ), "dLoss/dM": np.stack(dM)}
 
 
 def _gru_step_envs(rng):
@@ -467,7 +465,8 @@ def _gru_step_envs(rng):
                "dLoss/dH_tilde": dH_cand[np.newaxis], "dLoss/dGamma_u": dGu,
                "dLoss/dGamma_r": dGr,
                "dLoss/dZ_x": dZ_x, "dLoss/dZ_h": dZ_h, "dLoss/dX": dX_t[np.newaxis],
-               "dLoss/dH_t-1": dH_prev, "dLoss/dW_x": grads["Wx"], "dLoss/dW_h": grads["Wh"],
+               "dLoss/dH": np.stack([G, dH_prev]), "dLoss/dW_x": grads["Wx"],
+               "dLoss/dW_h": grads["Wh"],
                "dLoss/db_x": grads["bx"], "dLoss/db_h": grads["bh"]}
         for k, name in enumerate("ruc"):
             env[f"Z_x{name}"], env[f"Z_h{name}"] = block(Z_x, k, n_h), block(Z_h, k, n_h)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations import gradient_checking as gc
 from snippets.layers.modules import (
@@ -45,6 +44,7 @@ from snippets.networks import backpropagation as bp
 from snippets.notation import layer as notation_layer
 
 from checks import EXACT_ATOL, EXACT_RTOL, GRAD_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Shapes for the entry-by-entry modules: a batch of one with one feature, a batch of one,
 #: a matrix, a vector and a 3-D array (the modules do not care about the layout).

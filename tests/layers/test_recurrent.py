@@ -403,7 +403,11 @@ FORMULA_SHAPES = [(1, 3, 2, 2), (3, 4, 2, 3)]
 
 
 def named(prefix, values, first=1):
-    """{prefix_first: values[0], ...}: time-indexed names, as the reader forms H_{t-1}."""
+    """{prefix_first: values[0], ...}: time-indexed names, as the reader forms H_{t-1}.
+
+    A derivative with respect to H_{t-1} is read from the array of dL/dH_t at index t - 2,
+    so those arrays end with the value for step 0: index -1 at t = 1.
+    """
     return {f"{prefix}_{t}": v for t, v in enumerate(values, start=first)}
 
 
@@ -442,15 +446,12 @@ def _sequence_envs(rng, n_tr=None):
                 **named("G", np.swapaxes(G, 0, 1)),
                 "W_x": params["Wx"], "W_h": params["Wh"], "b": params["b"], "m": m, "n": n,
                 "n_h": n_h, "n_seq": n_seq, "n_tr": n_tr,
-                f"d{loss}/dH": np.stack(dH_total), f"d{loss}/dZ": np.stack(dZ_total),
+                f"d{loss}/dH": np.stack([*dH_total, dH0]), f"d{loss}/dZ": np.stack(dZ_total),
                 "dLoss/dX": np.swapaxes(dX, 0, 1), "dLoss/dW_x": grads["Wx"],
                 "dLoss/dW_h": grads["Wh"], "dLoss/db": grads["b"],
                 "g": np.concatenate([grads[k].ravel() for k in ("Wx", "Wh", "b")])}
         for t in range(1, n_seq + 1):
-            env = {**base, "t": t, f"d{loss}/dH_t-1": dH0 if t == 1 else dH_total[t - 2]}
-            if t < n_seq:
-                env[f"d{loss}/dZ_t+1"] = dZ_total[t]
-            yield env
+            yield {**base, "t": t}
 
 
 def _step_envs(rng):
@@ -463,8 +464,8 @@ def _step_envs(rng):
         (dX_t, dH_prev), grads = rnn_step_backward(G, cache)
         yield {"t": 1, "X_1": X_t, "H_0": H_prev, "H_1": H_t, "Z_1": cache["Z_t"],
                "W_x": params["Wx"], "W_h": params["Wh"], "b": params["b"], "m": m, "n": n,
-               "n_h": n_h, "dLoss/dH": G[np.newaxis], "dLoss/dZ": step_dZ(G, cache)[np.newaxis],
-               "dLoss/dX": dX_t[np.newaxis], "dLoss/dH_t-1": dH_prev,
+               "n_h": n_h, "dLoss/dH": np.stack([G, dH_prev]),
+               "dLoss/dZ": step_dZ(G, cache)[np.newaxis], "dLoss/dX": dX_t[np.newaxis],
                "dLoss/dW_x": grads["Wx"], "dLoss/dW_h": grads["Wh"], "dLoss/db": grads["b"]}
 
 
@@ -475,11 +476,12 @@ def _jacobian_envs(rng):
         X, H0 = rng.standard_normal((1, n_seq, 2)), rng.uniform(-1, 1, (1, n_h))
         H, _ = rnn_forward(X, params, H0)
         P = jacobian_products(H[0], params["Wh"])             # P[t] = dh_T / dh_t
-        steps = np.array([state_jacobian(H[0, t], params["Wh"]) for t in range(n_seq)])
+        steps = np.full((n_seq + 1, n_seq + 1, n_h, n_h), np.nan)   # [t - 1, t - 2]
+        for t in range(1, n_seq + 1):
+            steps[t - 1, t - 2] = state_jacobian(H[0, t - 1], params["Wh"])
         for t in range(1, n_seq + 1):
             yield {"t": t, **named("h", [H0[0], *H[0]], 0), "W_h": params["Wh"],
-                   "n_seq": n_seq, "dh/dh_t-1": steps, "dh_n_seq/dh": P[1:],
-                   "dh_n_seq/dh_t-1": P[t - 1]}
+                   "n_seq": n_seq, "dh/dh": steps, "dh_n_seq/dh": np.concatenate([P[1:], P[:1]])}
 
 
 def _clip_envs(rng):

@@ -500,8 +500,9 @@ def _example_envs(rng, first_layer=1):
                 env[f"z{layer}"], env[f"a{layer}"] = z[layer], a[layer]
                 env[f"delta{layer}"] = env[f"dloss/dz{layer}"] = delta[layer]
                 env[f"dloss/dW{layer}"], env[f"dloss/db{layer}"] = grads[layer - 1]
-                # dz_k / dW_jk = a_j^(l-1), laid out [k, j]; dz_k / da_j = W_jk, laid out [k, j]
-                env[f"dz{layer}/dW{layer}"] = np.tile(a[layer - 1], (sizes[layer], 1))
+                # dz_k / dW_jk = a_j^(l-1), laid out like W [j, k]; dz_k / da_j = W_jk, a
+                # Jacobian laid out [k, j]
+                env[f"dz{layer}/dW{layer}"] = np.tile(a[layer - 1][:, None], (1, sizes[layer]))
                 env[f"dz{layer}/da{layer - 1}"] = params[layer - 1][0].T
                 if layer < L:
                     env[f"da{layer}/dz{layer}"] = g_prime(z[layer])
