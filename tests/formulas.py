@@ -2178,6 +2178,8 @@ def _index_spellings(toks: list[str]) -> list[str]:
     items = _split_top(toks, lambda ts, i: ts[i] == ",")
     if len(items) > 1:
         return [" ".join(it) for it in items]
+    if len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) > 1:
+        return [" ".join(toks)]       # one computed index, as index_values reads it: t - 1
     out, k = [], 0
     while k < len(toks):
         atom = [toks[k]]
