@@ -268,6 +268,11 @@ def statements(tex: str) -> list[Statement]:
         close = toks.index("}")
         toks = toks[close + 1:]
         end = len(toks) - 1 - toks[::-1].index(r"\end")
+        after = toks[end:]
+        after = after[after.index("}") + 1:] if "}" in after else []
+        if any(t not in (",", ".", r"\quad", r"\qquad") for t in after):
+            # statements written after the block would belong to no line: refuse them
+            raise Unreadable("a statement after \\end{aligned}: put it inside the block")
         toks = toks[:end]
     lines = _split_top(toks, lambda ts, i: ts[i] == "\\\\")
     result: list[Statement] = []
@@ -1480,6 +1485,10 @@ class Evaluator:
                 t = ts[k]
                 atom = [t]
                 k += 1
+                if t in (r"\hat", r"\tilde", r"\bar") and k < len(ts):
+                    j = _skip_group(ts, k)            # \hat k_i: one decorated symbol
+                    atom += ts[k:j]
+                    k = j
                 while k < len(ts) and ts[k] in ("_", "^"):
                     atom += [ts[k]]
                     k += 1
@@ -2169,6 +2178,8 @@ def _index_spellings(toks: list[str]) -> list[str]:
     items = _split_top(toks, lambda ts, i: ts[i] == ",")
     if len(items) > 1:
         return [" ".join(it) for it in items]
+    if len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) > 1:
+        return [" ".join(toks)]       # one computed index, as index_values reads it: t - 1
     out, k = [], 0
     while k < len(toks):
         atom = [toks[k]]

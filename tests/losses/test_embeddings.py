@@ -208,6 +208,21 @@ def test_contrastive_subgradient_at_zero_distance():
     np.testing.assert_array_equal(dv, 0.0)
 
 
+def test_contrastive_collapsed_dissimilar_pair_has_no_subgradient(rng):
+    """At u = v the dissimilar term mu^2 - 2 mu d + d^2 falls in every direction: a concave
+    kink. A subgradient g needs loss(u + h) >= loss(u) + g . h for all small h; for the code's
+    g = 0 the loss falls below that plane in every direction tried."""
+    u = np.array([[1.0, -2.0, 0.5]])
+    (du, _), value = contrastive_grad(u, u.copy(), [0]), contrastive_loss(u, u.copy(), [0])
+    np.testing.assert_array_equal(du, 0.0)
+    for _ in range(20):
+        h = 1e-3 * rng.standard_normal((1, 3))
+        drop = value - contrastive_loss(u + h, u, [0])
+        # The loss falls by 2 mu |h| - |h|^2, to first order 2 |h| with mu = 1.
+        assert drop == pytest.approx(2 * np.linalg.norm(h) - np.sum(h**2), rel=1e-9)
+        assert drop > 0.0
+
+
 # ------------------------------------------------------------------------------- triplet
 
 def test_triplet_known_values():
@@ -251,6 +266,53 @@ def test_triplet_subgradients_at_the_kinks():
     np.testing.assert_array_equal(dpos, 0.0)
     np.testing.assert_allclose(du, [[0.0, 1.0]], rtol=EXACT_RTOL)     # -(u - v-)/d- = (0, 1)
     np.testing.assert_allclose(dneg, [[0.0, -1.0]], rtol=EXACT_RTOL)
+
+
+def test_triplet_zero_distances_convex_kink_at_the_positive_concave_at_the_negative(rng):
+    v = np.array([[0.0, 3.0]])
+    # Anchor on its positive (d+ = 0, d- = 3, active): the code's gradient is a subgradient,
+    # loss(u + h) >= loss(u) + du . h for small h (d+ enters with a plus sign: a convex cone).
+    u = np.zeros((1, 2))
+    value, (du, _, _) = triplet_margin_loss(u, u.copy(), v, 4.0), triplet_margin_grad(u, u.copy(), v, 4.0)
+    for _ in range(20):
+        h = 1e-4 * rng.standard_normal((1, 2))
+        assert triplet_margin_loss(u + h, u, v, 4.0) >= value + np.sum(du * h)
+    # Anchor on its negative (d- = 0, d+ = 3): -d- is a concave cone, and the loss falls
+    # below the plane of the code's gradient in every direction: it is no subgradient.
+    value, (du, _, _) = triplet_margin_loss(u, v, u.copy()), triplet_margin_grad(u, v, u.copy())
+    for _ in range(20):
+        h = 1e-4 * rng.standard_normal((1, 2))
+        assert triplet_margin_loss(u + h, v, u) < value + np.sum(du * h)
+
+
+def test_triplet_against_pytorch_at_a_zero_distance():
+    """PyTorch adds eps to every coordinate of the difference before the norm.
+
+    Measured with torch 2.13.0, TripletMarginLoss() in float64 at u = v+ = (1, 2, 3),
+    v- = (1.5, 2, 3): loss 0.5000027320488076, gradient (1.5774, 0.5773, 0.5773) in the
+    anchor and -0.5774 (1, 1, 1) in the positive.
+    """
+    u, v_neg = np.array([[1.0, 2.0, 3.0]]), np.array([[1.5, 2.0, 3.0]])
+    eps = 1e-6
+    # PyTorch's documented distance ||u - v + eps||, and its gradient (u - v + eps) / d.
+    d_pos, d_neg = np.linalg.norm(eps * np.ones(3)), np.linalg.norm(u - v_neg + eps)
+    assert d_pos - d_neg + 1.0 == pytest.approx(0.5000027320488076, rel=EXACT_RTOL)
+    torch_du = eps * np.ones(3) / d_pos - (u - v_neg + eps) / d_neg
+    np.testing.assert_allclose(torch_du, [[1.5774, 0.5773, 0.5773]], atol=1e-4)
+    # Ours: d+ = 0 exactly, and eq. (5) gives d+ the subgradient 0.
+    assert triplet_margin_loss(u, u.copy(), v_neg) == 0.5
+    du, dpos, _ = triplet_margin_grad(u, u.copy(), v_neg)
+    np.testing.assert_allclose(du, [[1.0, 0.0, 0.0]], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_array_equal(dpos, 0.0)
+    # The gradients differ by the unit vector (1, 1, 1) / sqrt 3: by 1, not by about eps.
+    assert np.linalg.norm(torch_du - du) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_triplet_accepts_a_margin_of_zero():
+    # PyTorch refuses margin <= 0; here margin = 0 asks only for d+ <= d-: d+ = 5, d- = 1.
+    u, v_pos, v_neg = np.zeros((1, 2)), np.array([[3.0, 4.0]]), np.array([[0.0, 1.0]])
+    assert triplet_margin_loss(u, v_pos, v_neg, margin=0.0) == pytest.approx(4.0, rel=EXACT_RTOL)
+    assert triplet_margin_loss(u, v_neg, v_pos, margin=0.0) == 0.0
 
 
 # ------------------------------------------------------------------------ extreme inputs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import high_precision as hp
 import numpy as np
 import pytest
 
@@ -206,6 +207,14 @@ def test_log_cosh_known_values_and_stable_equals_naive(rng):
     assert log_cosh_loss(y_hat, y) == pytest.approx(naive_log_cosh_loss(y_hat, y), rel=1e-12)
 
 
+@pytest.mark.parametrize("r", [1e-10, -1e-8, 3e-6, 1e-3, 0.5, -1.0, 1.0 + 1e-9, 3.0, 30.0, 1000.0])
+def test_log_cosh_keeps_its_digits_from_tiny_to_huge_residuals(r):
+    """Against 420-digit arithmetic: the sinh form below |r| = 1, the exp form above."""
+    value, gradient = hp.value_and_gradient(hp.log_cosh(0.0), [r])
+    assert log_cosh_loss([r], [0.0]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(log_cosh_grad([r], [0.0]), gradient, rtol=EXACT_RTOL)
+
+
 def test_log_cosh_derivative_step_sinh_over_cosh(rng):
     """Eq. (11): the chain rule gives sinh(r) / cosh(r), which is tanh(r)."""
     y_hat, y = make_pair(rng, (20,), scale=3.0)
@@ -285,6 +294,17 @@ def test_poisson_is_the_nll_of_the_pmf_minus_log_factorial(rng):
     np.testing.assert_allclose(poisson_nll_grad(z, y) * 12, (1 - y / rate) * rate, rtol=1e-12)
 
 
+def test_poisson_accepts_any_target_at_least_zero(rng):
+    """Eq. (14) is defined for every y >= 0, counts or not (PyTorch checks nothing)."""
+    z, y = rng.normal(size=8), rng.uniform(0.0, 5.0, size=8)
+    assert_gradient(lambda v: poisson_nll_loss(v, y), poisson_nll_grad(z, y), z, rng)
+    # Measured with torch 2.13.0: PoissonNLLLoss() at z = (0.3, -1.2), y = (2.5, 0.7).
+    assert poisson_nll_loss([0.3, -1.2], [2.5, 0.7]) == pytest.approx(0.8705265097441026,
+                                                                      rel=EXACT_RTOL)
+    # The minimum over z is at e^z = y, for a rate of 2.5 as for a count.
+    np.testing.assert_allclose(poisson_nll_grad([np.log(2.5)], [2.5]), [0.0], atol=EXACT_ATOL)
+
+
 def test_poisson_known_values_minimum_and_extremes():
     # z = 0, y = 3: e^0 - 0 = 1; z = ln 2, y = 2: 2 - 2 ln 2.
     assert poisson_nll_loss([0.0, np.log(2.0)], [3.0, 2.0]) == pytest.approx(
@@ -334,10 +354,37 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
     assert a == b == pytest.approx(0.5 * (np.log(1e-3) + 0.25 / 1e-3), rel=EXACT_RTOL)
     assert gaussian_nll_var_grad([1.0], [0.5], [1e-9], eps=1e-3)[0] == 0.0
     assert gaussian_nll_grad([1.0], [0.5], [1e-300])[0] == pytest.approx(0.5 / 1e-6, rel=EXACT_RTOL)
+    # A variance of exactly 0 is clamped like any other below eps (PyTorch accepts it too).
+    assert gaussian_nll_loss([1.0], [0.5], [0.0], eps=1e-3) == b
+    assert gaussian_nll_grad([1.0], [0.5], [0.0], eps=1e-3)[0] == pytest.approx(0.5 / 1e-3,
+                                                                               rel=EXACT_RTOL)
+    assert gaussian_nll_var_grad([1.0], [0.5], [0.0], eps=1e-3)[0] == 0.0
     # full=False drops exactly 0.5 log(2 pi) per entry.
     diff = gaussian_nll_loss([1.0, 2.0], [0.0, 0.0], [1.0, 3.0], full=True) - \
         gaussian_nll_loss([1.0, 2.0], [0.0, 0.0], [1.0, 3.0])
     assert diff == pytest.approx(0.5 * np.log(2 * np.pi), rel=EXACT_RTOL)
+
+
+def test_gaussian_against_pytorch_where_the_variance_is_clamped():
+    """PyTorch clamps var under no_grad, so its var gradient is eq. (17) at the clamped value.
+
+    Measured with torch 2.13.0, GaussianNLLLoss() in float64, y_hat = 1, y = 0.5, and
+    var = 1e-8 or var = 0: loss 124993.09224472102, gradient 500000.0 in y_hat and
+    -124999500000.0 in var.
+    """
+    for var in (1e-8, 0.0):
+        assert gaussian_nll_loss([1.0], [0.5], [var]) == pytest.approx(124993.09224472102,
+                                                                       rel=EXACT_RTOL)
+        assert gaussian_nll_grad([1.0], [0.5], [var])[0] == pytest.approx(500000.0,
+                                                                          rel=EXACT_RTOL)
+        # Ours is the derivative of the clamped loss, which does not depend on var there ...
+        assert gaussian_nll_var_grad([1.0], [0.5], [var])[0] == 0.0
+        # ... PyTorch's is (eps - r^2) / (2 eps^2) / m, eq. (17) with v = eps.
+        eps, r = 1e-6, 0.5
+        assert (eps - r**2) / (2 * eps**2) == pytest.approx(-124999500000.0, rel=EXACT_RTOL)
+    # Above eps the two agree: at var = 1e-3 PyTorch gives -124500.0 in var.
+    assert gaussian_nll_var_grad([1.0], [0.5], [1e-3])[0] == pytest.approx(-124500.0,
+                                                                          rel=EXACT_RTOL)
 
 
 @pytest.mark.parametrize(
@@ -358,16 +405,14 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
         (lambda: naive_log_cosh_loss([1.0], []), r"same shape"),
         (lambda: quantile_loss([1.0], [0.0], tau=1.0), r"tau must be .* between 0 and 1, got 1.0"),
         (lambda: quantile_grad([1.0], [0.0], tau=0.0), r"tau must be"),
-        (lambda: poisson_nll_loss([0.0], [-1.0]), r"counts >= 0, got min -1.0"),
+        (lambda: poisson_nll_loss([0.0], [-1.0]), r"targets y must be >= 0, got min -1.0"),
         (lambda: poisson_nll_grad([800.0], [1.0]), r"log-rates z must be <= 709.78"),
         (lambda: poisson_nll_loss([0.0, 1.0], [1.0]), r"z and y must have the same shape"),
-        (lambda: gaussian_nll_loss([1.0], [0.0], [0.0]), r"var must be > 0, got min 0.0"),
+        (lambda: gaussian_nll_loss([1.0], [0.0], [-1e-9]), r"var must be >= 0 .*got min -1e-09"),
         (lambda: gaussian_nll_grad([1.0], [0.0], [1.0, 2.0]), r"var must have the shape"),
         (lambda: gaussian_nll_var_grad([1.0], [0.0], [1.0], eps=0.0), r"eps must be a positive"),
         (lambda: gaussian_nll_loss([1.0], [0.0], [np.inf]), r"var must be finite"),
         (lambda: gaussian_nll_loss([1.0], [0.0], [1.0], full=np.ones(2)), r"full must be True or"),
-        (lambda: poisson_nll_loss([0.0, 1.0], [2.0, 0.5]), r"counts, whole numbers.*got \[0\.5\]"),
-        (lambda: poisson_nll_grad([0.0], [1.25]), r"Poisson targets y must be counts, whole"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

@@ -117,17 +117,38 @@ def test_elastic_net_ends_are_l1_and_l2(rng):
                                rtol=EXACT_RTOL)
 
 
-def test_elastic_net_parameter_conversions_from_keras_and_scikit_learn(rng):
+def test_elastic_net_parameter_conversion_from_keras(rng):
     w = rng.standard_normal(9)
     # Keras L1L2(l1=a, l2=b), documented as a sum|w| + b sum w^2: lam = a + b, ratio a / (a + b).
     a, b = 0.02, 0.05
     keras = a * np.sum(np.abs(w)) + b * np.sum(w**2)
     assert elastic_net_penalty(w, a + b, a / (a + b)) == pytest.approx(keras, rel=EXACT_RTOL)
-    # scikit-learn ElasticNet(alpha, l1_ratio=r), documented penalty
-    # alpha r |w|_1 + 0.5 alpha (1 - r) |w|^2: lam = alpha (1 + r) / 2, ratio 2 r / (1 + r).
+
+
+def test_elastic_net_conversions_from_scikit_learn_cover_the_data_term(rng):
+    """scikit-learn's documented objectives, against the mean squared error plus a penalty.
+
+    Twice ElasticNet's objective, (1/2m)|y - Xw - b|^2 + alpha r |w|_1
+    + 0.5 alpha (1 - r) |w|^2, is MSE + eq. (6) with lam = alpha (1 + r), ratio 2 r / (1 + r).
+    """
+    m, n = 30, 4
+    X, y, w, b = rng.standard_normal((m, n)), rng.standard_normal(m), rng.standard_normal(n), 0.7
+    residual = y - X @ w - b
+    mse = np.mean(residual**2)
     alpha, r = 0.3, 0.4
-    sk = alpha * r * np.sum(np.abs(w)) + 0.5 * alpha * (1 - r) * np.sum(w**2)
-    assert elastic_net_penalty(w, alpha * (1 + r) / 2, 2 * r / (1 + r)) == pytest.approx(sk, rel=EXACT_RTOL)
+    sk = residual @ residual / (2 * m) + alpha * r * np.sum(np.abs(w)) \
+        + 0.5 * alpha * (1 - r) * np.sum(w**2)
+    lam, ratio = alpha * (1 + r), 2 * r / (1 + r)
+    assert 2 * sk == pytest.approx(mse + elastic_net_penalty(w, lam, ratio), rel=EXACT_RTOL)
+    # ... and back: alpha = lam (2 - ratio) / 2, r = ratio / (2 - ratio).
+    assert lam * (2 - ratio) / 2 == pytest.approx(alpha, rel=EXACT_RTOL)
+    assert ratio / (2 - ratio) == pytest.approx(r, rel=EXACT_RTOL)
+    # Lasso(alpha): (1/2m)|y - Xw - b|^2 + alpha |w|_1, twice it is MSE + L1 with lam = 2 alpha.
+    lasso = residual @ residual / (2 * m) + alpha * np.sum(np.abs(w))
+    assert 2 * lasso == pytest.approx(mse + l1_penalty(w, 2 * alpha), rel=EXACT_RTOL)
+    # Ridge(alpha): |y - Xw - b|^2 + alpha |w|^2, a sum; over m it is MSE + L2 with lam = alpha / m.
+    ridge = residual @ residual + alpha * np.sum(w**2)
+    assert ridge / m == pytest.approx(mse + l2_penalty(w, alpha / m), rel=EXACT_RTOL)
 
 
 def test_extreme_weights_are_finite_and_warning_free():
