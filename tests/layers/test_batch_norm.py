@@ -615,9 +615,9 @@ def _running_envs(rng):
         old = {"mean": rng.standard_normal(n), "var": rng.uniform(0.5, 2.0, n)}
         for nu in (MOMENTUM, 0.5):
             new = update_running(old, cache, momentum=nu)
-            yield {"m": m, "n": n, "nu": nu, "mu_t": cache["mu"], "sigma_t": np.sqrt(cache["var"]),
-                   "mu_t_bar": new["mean"], "mu_t-1_bar": old["mean"],
-                   "sigma_t_bar": np.sqrt(new["var"]), "sigma_t-1_bar": np.sqrt(old["var"])}
+            yield {"m": m, "n": n, "nu": nu, "mu": cache["mu"], "sigma": np.sqrt(cache["var"]),
+                   "mu_new_bar": new["mean"], "mu_old_bar": old["mean"],
+                   "sigma_new_bar": np.sqrt(new["var"]), "sigma_old_bar": np.sqrt(old["var"])}
 
 
 def _eval_envs(rng):
