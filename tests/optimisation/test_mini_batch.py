@@ -161,6 +161,21 @@ def test_mean_over_a_shuffled_epoch_is_the_full_gradient(rng, model, m, batch_si
     assert db == pytest.approx(db_full, rel=EXACT_RTOL, abs=EXACT_ATOL)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3, 4])
+def test_with_sums_the_epoch_mean_is_b_over_m_of_the_full_gradient(rng, batch_size):
+    """Why eq. (4) needs means: with sum losses the mean batch gradient is B/m times the full."""
+    grad, _, X, y, w, b = make_problem(rng, "linear", 12, 3)
+
+    def sum_grad(X_, y_, w_, b_):      # gradient of the sum of the losses of the rows given
+        dw, db = grad(X_, y_, w_, b_)
+        return dw * X_.shape[0], db * X_.shape[0]
+
+    dw, db = mean_batch_gradient(sum_grad, X, y, w, b, epoch_batches(12, batch_size, rng))
+    dw_full, db_full = sum_grad(X, y, w, b)
+    np.testing.assert_allclose(dw, batch_size / 12 * dw_full, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db == pytest.approx(batch_size / 12 * db_full, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
 def test_unequal_batches_are_not_an_unbiased_epoch_mean(rng):
     """Why eq. (4) needs equal sizes: with sizes 3 and 1 the one-row batch counts 3 times too much."""
     grad, _, X, y, w, b = make_problem(rng, "linear", 4, 2)
