@@ -85,7 +85,8 @@ def test_naive_softmax_overflows_where_the_stable_one_is_exact():
     z = np.array([1000.0, 0.0])
     with pytest.warns(RuntimeWarning):
         naive = naive_softmax(z)
-    assert np.isnan(naive[0])
+    assert np.isnan(naive[0])      # inf / inf
+    assert naive[1] == 0.0         # 1 / inf: log s_2 would be -inf, not nan
     # By hand: the second probability is e^-1000 / (1 + e^-1000), which underflows to 0.
     np.testing.assert_array_equal(softmax(z), [1.0, 0.0])
 
