@@ -17,7 +17,7 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve serve-quick build test test-fast lint chromium constraints clean
+.PHONY: help serve serve-quick build test test-fast lint chromium constraints clean formula-summary
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
@@ -26,6 +26,7 @@ help:
 	@echo "make build      build the site into site/ (strict)"
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
 	@echo "make lint       ruff over snippets, tests and hooks"
+	@echo "make formula-summary  record how every display formula is checked (after editing one)"
 	@echo "make clean      remove .venv, node_modules, the KaTeX copy and site/"
 
 $(BIN)/python:
@@ -78,6 +79,10 @@ test-fast: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+
+# After adding or changing a display formula or its test case: record how each is checked.
+formula-summary: $(TEST_STAMP)
+	$(BIN)/python scripts/formula_summary.py
 
 # Re-pin every package after a change to pyproject.toml.
 constraints: $(TEST_STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.foundations.chain_rule import (
     fan_out_backward,
@@ -20,6 +21,7 @@ from snippets.foundations.chain_rule import (
     two_layer_forward,
 )
 from snippets.foundations.gradient_checking import central_difference
+from snippets.models import logistic_regression
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
 
@@ -224,3 +226,80 @@ def test_two_layer_backward_accepts_a_saturated_sigmoid():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/chain-rule.md"
+
+POINTS = (-1.3, 0.4, 2.2)
+
+
+def _single_envs(rng):
+    for x in POINTS:
+        yield {"x": x, "f": np.sin, "f'": np.cos, "g": np.square, "g'": lambda t: 2 * t,
+               "u": x**2, "dh/dx": float(sin_of_square_derivative(np.array(x))),
+               "dh/du": np.cos(x**2), "du/dx": 2 * x}
+
+
+def _path_envs(rng):
+    for t in POINTS:
+        x, y = t**2, np.sin(t)
+        yield {"t": t, "df/dt": float(product_along_path_derivative(np.array(t))),
+               "df/dx": y, "df/dy": x, "dx/dt": 2 * t, "dy/dt": np.cos(t)}
+
+
+def _neuron_envs(rng):
+    for _ in range(3):
+        x, w = rng.standard_normal(2), rng.standard_normal(2)
+        b, y = float(rng.standard_normal()), float(rng.standard_normal())
+        z, C = neuron_forward(x, w, b, y)
+        dx, dw, db = neuron_backward(x, w, z, y)
+        yield {"x": x, "w": w, "b": b, "y": y, "z": z, "C": C, "n": 2,
+               "dC/dw": dw, "dC/db": db, "dC/dx": dx, "dz/dw": x, "dC/dz": 2 * (z - y)}
+
+
+def _fan_out_envs(rng):
+    for x in POINTS:
+        u, v, _ = fan_out_forward(x)
+        yield {"x": x, "K": 2, "dC/dx": fan_out_backward(x, u, v),
+               # v_1 = u = x^2 and v_2 = v = sin x; C = v_1 v_2
+               "dv/dx": np.array([2 * x, np.cos(x)]), "dC/dv": np.array([v, u])}
+
+
+def _logistic_envs(rng):
+    for y in (0.0, 1.0):
+        x, w = rng.standard_normal(3), rng.standard_normal(3)
+        b = float(rng.standard_normal())
+        z, a, loss = logistic_forward(x, w, b, y)
+        dw, db = logistic_backward(x, a, y)
+        yield {"x": x, "w": w, "b": b, "y": y, "z": z, "a": a, "loss": loss, "n": 3,
+               "sigma": logistic_regression.stable_sigmoid,
+               "dloss/da": -y / a + (1 - y) / (1 - a), "dloss/dz": a - y,
+               "dloss/dw": dw, "dloss/db": db}
+
+
+def _two_layer_envs(rng):
+    for _ in range(3):
+        x, w1 = rng.standard_normal(3), rng.standard_normal(3)
+        b1, w2, b2, y = (float(v) for v in rng.standard_normal(4))
+        z1, a1, z2, C = two_layer_forward(x, w1, b1, w2, b2, y)
+        dw1, db1, dw2, db2 = two_layer_backward(x, w2, a1, z2, y)
+        dz2 = 2 * (z2 - y)
+        yield {"x": x, "w_1": w1, "b_1": b1, "w_2": w2, "b_2": b2, "y": y, "z_1": z1,
+               "a_1": a1, "z_2": z2, "C": C, "sigma": logistic_regression.stable_sigmoid,
+               "dC/dz_2": dz2, "dC/dw_2": dw2, "dC/da_1": w2 * dz2, "dC/dz_1": db1,
+               "dC/dw_1": dw1}
+
+
+FORMULAS = {
+    "single": Case(_single_envs),
+    "multivariable": Case(_path_envs),
+    "neuron-forward": Case(_neuron_envs),
+    "neuron-backward": Case(_neuron_envs),
+    "fan-out": Case(_fan_out_envs),
+    "logistic": Case(_logistic_envs),
+    "two-layer": Case(_two_layer_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import check_layer
 from snippets.foundations.matrix_calculus import (
@@ -282,3 +283,75 @@ def test_square_shapes_hide_the_wrong_transpose_from_the_shape_check(rng):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/matrix-calculus.md"
+
+#: Eqs. (2)-(6) differentiate their left side by central differences: see formulas.FD_RTOL.
+SIZES = [(1, 1), (3, 2), (4, 5)]
+
+
+def _envs(rng):
+    for q, n in SIZES:
+        a, x = rng.standard_normal(n), rng.standard_normal(n)
+        A = rng.standard_normal((q, n))
+        yield {"a": a, "x": x, "n": n, "q": q, "A": A,
+               "J": jacobian_linear_map(A, x)}
+
+
+def _linear_form_envs(rng):
+    for env in _envs(rng):
+        yield {**env, "a": grad_linear_form(env["a"], env["x"])}
+
+
+def _quadratic_envs(rng):
+    for n in (1, 3, 4):
+        A, x = rng.standard_normal((n, n)), rng.standard_normal(n)
+        yield {"A": A, "x": x, "n": n, "__ranges__": {"k": "n", "l": "n"}}
+
+
+def _least_squares_envs(rng):
+    for m, n in SIZES:
+        X, w, y = rng.standard_normal((m, n)), rng.standard_normal(n), rng.standard_normal(m)
+        r = X @ w - y
+        # the code's gradient of s = r^T r with respect to r, through w: X^T (2 r)
+        yield {"X": X, "w": w, "y": y, "m": m, "n": n, "r": r, "dr/dw": X, "ds/dr": 2 * r,
+               "ds/dw": grad_squared_residual_norm(X, w, y)}
+
+
+def _trace_envs(rng):
+    for p, q in SIZES:
+        A, B = rng.standard_normal((p, q)), rng.standard_normal((q, p))
+        yield {"A": A, "B": B, "p": p, "q": q, "__ranges__": {"i": "p", "j": "q"},
+               "B_code": grad_trace_of_product(A, B).T}
+
+
+def _matmul_envs(rng):
+    for m, (n_in, n_out) in zip([1, 3, 5], SIZES, strict=True):
+        X, W = rng.standard_normal((m, n_in)), rng.standard_normal((n_in, n_out))
+        G = rng.standard_normal((m, n_out))
+        dX, dW = matmul_backward(X, W, G)
+        yield {"X": X, "W": W, "G": G, "m": m, "n_in": n_in, "n_out": n_out, "dX": dX,
+               "dW": dW, "__ranges__": {"j": "n_in", "k": "n_out"}}
+
+
+def _elementwise_envs(rng):
+    for m, n in SIZES:
+        Z, dA = rng.standard_normal((m, n)), rng.standard_normal((m, n))
+        yield {"Z": Z, "dA": dA, "dZ": tanh_backward(Z, dA), "m": m, "n": n,
+               "g": tanh_forward, "g'": lambda V: 1.0 - tanh_forward(V) ** 2}
+
+
+FORMULAS = {
+    "linear-form": Case(_linear_form_envs),
+    "linear-map": Case(lambda rng: ({**e, "A": e["J"]} for e in _envs(rng))),
+    "quadratic-form": Case(_quadratic_envs),
+    "least-squares": Case(_least_squares_envs),
+    "trace": Case(lambda rng: ({**e, "B": e["B_code"]} for e in _trace_envs(rng))),
+    "matmul": Case(_matmul_envs),
+    "elementwise": Case(_elementwise_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

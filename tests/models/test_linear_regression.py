@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.models.linear_regression import (
@@ -215,3 +216,59 @@ def test_learning_rate_bound_two_over_lambda_max(rng, factor, converges):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "models/linear-regression.md"
+
+
+def _envs(rng):
+    for m, n in SHAPES:
+        X, y, w, b = make_problem(rng, m, n)
+        y_hat = predict(X, w, b)
+        per_example = [example_gradient(X[i], y[i], w, b) for i in range(m)]
+        dw, db = gradient(X, y, w, b)
+        dw_sum, db_sum = gradient_by_sum(X, y, w, b)
+        dw_half, db_half = half_mse_gradient(X, y, w, b)
+        lr = 0.1
+        w_new, b_new = gradient_descent_step(w, b, dw, db, lr)
+        yield {
+            "X": X, "y": y, "w": w, "b": b, "m": m, "n": n, "y_hat": y_hat, "lr": lr,
+            "loss": (y_hat - y) ** 2, "Loss": mse_loss(y_hat, y), "Loss_1/2": half_mse_loss(y_hat, y),
+            # per-example derivatives, one row per example
+            "dloss/dw": np.array([g[0] for g in per_example]),
+            "dloss/db": np.array([g[1] for g in per_example]),
+            "dloss/dy_hat": 2.0 * (y_hat - y), "dy_hat/dw": X, "dy_hat/db": np.ones(m),
+            "dw": dw, "db": db, "dw_by_sum": dw_sum,
+            "dLoss_1/2/dw": dw_half, "dLoss_1/2/db": db_half,
+            "__after__": {"w": w_new, "b": b_new},
+        }
+
+
+def _sum_envs(rng):
+    for env in _envs(rng):
+        yield {**env, "dw": env.pop("dw_by_sum")}
+
+
+def _normal_envs(rng):
+    for m, n in [(3, 1), (6, 2), (30, 5)]:
+        X, y, _, _ = make_problem(rng, m, n)
+        w, b = normal_equation(X, y)
+        dw, db = gradient(X, y, w, b)
+        A = np.column_stack([X, np.ones(m)])
+        yield {"A": A, "y": y, "m": m, "theta": np.append(w, b), "dtheta": np.append(dw, db)}
+
+
+FORMULAS = {
+    "predict": Case(_envs),
+    "loss": Case(_envs),
+    "example": Case(_envs),
+    "sum": Case(_sum_envs),
+    "grad": Case(_envs),
+    "half": Case(_envs),
+    "step": Case(_envs),
+    "normal": Case(_normal_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.models.logistic_regression import (
@@ -286,3 +287,59 @@ def test_stable_loss_keeps_full_precision_for_confident_right_answers():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "models/logistic-regression.md"
+
+#: Scalar points: both signs, the saturating ends and zero, where the branches of eq. (10) meet.
+Z_POINTS = (-6.0, -1.3, -0.2, 0.0, 0.4, 2.5, 7.0)
+
+
+def _scalar_envs(rng):
+    for z in Z_POINTS:
+        for y in (0.0, 1.0):
+            a = float(stable_sigmoid(np.array([z]))[0])
+            yield {"z": z, "y": y, "a": a, "sigma": stable_sigmoid,
+                   "sigma'": sigmoid_derivative,
+                   "loss": loss_from_logits(np.array([z]), np.array([y])),
+                   "dloss/da": float(dloss_da(np.array([a]), np.array([y]))[0]),
+                   "dloss/dz": float(dloss_dz(np.array([a]), np.array([y]))[0]),
+                   "da/dz": float(sigmoid_derivative(z))}
+
+
+def _batch_envs(rng):
+    for m, n in SHAPES:
+        X, y, w, b = make_problem(rng, m, n)
+        z, a = forward(X, w, b)
+        dw, db = gradient(X, y, w, b)
+        yield {"X": X, "y": y, "w": w, "b": b, "z": z, "a": a, "m": m, "n": n,
+               "sigma": stable_sigmoid, "dw": dw, "db": db, "Loss": bce_loss(a, y),
+               "loss": np.array([bce_loss(a[i:i + 1], y[i:i + 1]) for i in range(m)])}
+
+
+def _example_envs(rng):
+    for m, n in SHAPES:
+        X, y, w, b = make_problem(rng, m, n)
+        x, y_i = X[0], float(y[0])
+        dw_i, db_i = example_gradient(x, y_i, w, b)
+        a = float(stable_sigmoid(np.array([x @ w + b]))[0])
+        yield {"x": x, "y": y_i, "a": a, "n": n, "dloss/dw": dw_i, "dloss/db": db_i,
+               "dloss/dz": float(dloss_dz(np.array([a]), np.array([y_i]))[0]), "dz/dw": x}
+
+
+FORMULAS = {
+    "sigmoid": Case(lambda rng: ({"z": z, "sigma": sigmoid} for z in Z_POINTS)),
+    "sigmoid-derivative": Case(_scalar_envs),
+    "forward": Case(_batch_envs),
+    "loss": Case(_batch_envs),
+    "dloss-da": Case(_scalar_envs),
+    "dloss-dz": Case(_scalar_envs),
+    "example": Case(_example_envs),
+    "grad": Case(_batch_envs),
+    "stable-loss": Case(_scalar_envs),
+    "stable-sigmoid": Case(_scalar_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

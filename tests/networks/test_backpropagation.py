@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.models import linear_regression, logistic_regression, softmax_regression
 from snippets.networks import activations as act
@@ -519,3 +520,109 @@ GOOD = [(np.ones((2, 3)), np.zeros(3)), (np.ones((3, 2)), np.zeros(2))]
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "networks/backpropagation.md"
+
+#: Networks for the formula checks: one and two hidden layers, both outputs, a smooth g.
+FORMULA_NETS = [((3, 4, 2), 3), ((2, 5, 3, 4), 1)]
+FORMULA_ACTIVATION = "tanh"
+
+
+def _network_bindings(params, sizes, output):
+    g, g_prime = ACTIVATIONS[FORMULA_ACTIVATION]
+    L = len(params)
+    env = {"L": L, "g": g, "g'": g_prime, "g_out": lambda Z: output_activation(Z, output),
+           "__case__": output}
+    for layer, (W, b) in enumerate(params, start=1):
+        env[f"W{layer}"], env[f"b{layer}"] = W, b
+    for layer, size in enumerate(sizes):
+        env[f"n_{layer}"] = size
+    return env
+
+
+def _layer_ranges(env):
+    """j runs over the units of layer l - 1 and k over those of layer l."""
+    return {"j": lambda e: e[f"n_{e['l'] - 1}"], "k": lambda e: e[f"n_{e['l']}"]}
+
+
+def _example_envs(rng, first_layer=1):
+    for sizes, m in FORMULA_NETS:
+        for output in ("softmax", "identity"):
+            X, Y, params = make_problem(rng, list(sizes), m, FORMULA_ACTIVATION, output)
+            x = X[0]
+            y = int(Y[0]) if output == "softmax" else Y[0]
+            z, a = forward_example(x, params, FORMULA_ACTIVATION, output)
+            L = len(params)
+            env = _network_bindings(params, sizes, output)
+            env.update({"x": x, "y": y, "y_hat": a[L], "a0": x})
+            target = softmax_regression.one_hot(y, sizes[-1]) if output == "softmax" else y
+            grads = backward_example(x, target, params, FORMULA_ACTIVATION, output)
+            delta = {L: output_error_example(z[L], target, output)}
+            for layer in range(L, 1, -1):
+                delta[layer - 1] = previous_error_example(delta[layer], params[layer - 1][0],
+                                                          z[layer - 1], FORMULA_ACTIVATION)
+            _, g_prime = ACTIVATIONS[FORMULA_ACTIVATION]
+            for layer in range(1, L + 1):
+                env[f"z{layer}"], env[f"a{layer}"] = z[layer], a[layer]
+                env[f"delta{layer}"] = env[f"dloss/dz{layer}"] = delta[layer]
+                env[f"dloss/dW{layer}"], env[f"dloss/db{layer}"] = grads[layer - 1]
+                # dz_k / dW_jk = a_j^(l-1), laid out [k, j]; dz_k / da_j = W_jk, laid out [k, j]
+                env[f"dz{layer}/dW{layer}"] = np.tile(a[layer - 1], (sizes[layer], 1))
+                env[f"dz{layer}/da{layer - 1}"] = params[layer - 1][0].T
+                if layer < L:
+                    env[f"da{layer}/dz{layer}"] = g_prime(z[layer])
+            if output == "softmax":
+                env.update({"J_softmax": softmax_regression.softmax_jacobian(z[L]), "f": a[L],
+                            "e": lambda label, C=sizes[-1]: softmax_regression.one_hot(
+                                int(label) - 1, C), "__labels__": ("y",)})
+            env["__ranges__"] = {"l": (first_layer, L), **_layer_ranges(env)}
+            yield env
+
+
+def _batch_envs(rng, first_layer=1):
+    for sizes, m in FORMULA_NETS:
+        for output in ("softmax", "identity"):
+            X, Y, params = make_problem(rng, list(sizes), m, FORMULA_ACTIVATION, output)
+            Z, A = forward(X, params, FORMULA_ACTIVATION, output)
+            L = len(params)
+            env = _network_bindings(params, sizes, output)
+            Y_rows = softmax_regression.targets(Y, sizes[-1]) if output == "softmax" else Y
+            grads = backward(X, Y_rows, params, FORMULA_ACTIVATION, output)
+            Delta = {L: output_error(Z[L], Y_rows, output)}
+            for layer in range(L, 1, -1):
+                Delta[layer - 1] = previous_error(Delta[layer], params[layer - 1][0],
+                                                  Z[layer - 1], FORMULA_ACTIVATION)
+            env.update({"X": X, "Y": Y_rows, "y": Y, "m": m, "A0": X, "Y_hat": A[L],
+                        "Loss": loss(X, Y_rows, params, FORMULA_ACTIVATION, output)})
+            if output == "softmax":
+                env["__labels__"] = ("y",)
+                env["LSE"] = softmax_regression.log_sum_exp
+                Z_L = Z[L]
+                env["loss"] = (softmax_regression.log_sum_exp(Z_L)
+                               - Z_L[np.arange(m), Y])
+            else:
+                env["loss"] = np.sum((A[L] - Y) ** 2, axis=1)
+            for layer in range(1, L + 1):
+                env[f"Z{layer}"], env[f"A{layer}"] = Z[layer], A[layer]
+                env[f"Delta{layer}"] = env[f"dZ{layer}"] = Delta[layer]
+                env[f"dW{layer}"], env[f"db{layer}"] = grads[layer - 1]
+            env["__ranges__"] = {"l": (first_layer, L), "k": f"n_{L}"}
+            yield env
+
+
+FORMULAS = {
+    "forward-example": Case(_example_envs),
+    "forward": Case(_batch_envs),
+    "loss": Case(_batch_envs),
+    "output-error-example": Case(_example_envs),
+    "layer-example": Case(_example_envs),
+    "recursion-example": Case(lambda rng: _example_envs(rng, first_layer=2)),
+    "output-error": Case(_batch_envs),
+    "layer": Case(_batch_envs),
+    "recursion": Case(lambda rng: _batch_envs(rng, first_layer=2)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)
