@@ -253,18 +253,19 @@ def _neuron_envs(rng):
     for _ in range(3):
         x, w = rng.standard_normal(2), rng.standard_normal(2)
         b, y = float(rng.standard_normal()), float(rng.standard_normal())
-        z, C = neuron_forward(x, w, b, y)
+        z, loss = neuron_forward(x, w, b, y)
         dx, dw, db = neuron_backward(x, w, z, y)
-        yield {"x": x, "w": w, "b": b, "y": y, "z": z, "C": C, "n": 2,
-               "dC/dw": dw, "dC/db": db, "dC/dx": dx, "dz/dw": x, "dC/dz": 2 * (z - y)}
+        yield {"x": x, "w": w, "b": b, "y": y, "z": z, "loss": loss, "n": 2,
+               "dloss/dw": dw, "dloss/db": db, "dloss/dx": dx, "dz/dw": x, "dz/dx": w,
+               "dloss/dz": 2 * (z - y)}
 
 
 def _fan_out_envs(rng):
     for x in POINTS:
         u, v, _ = fan_out_forward(x)
-        yield {"x": x, "K": 2, "dC/dx": fan_out_backward(x, u, v),
-               # v_1 = u = x^2 and v_2 = v = sin x; C = v_1 v_2
-               "dv/dx": np.array([2 * x, np.cos(x)]), "dC/dv": np.array([v, u])}
+        yield {"x": x, "K": 2, "dloss/dx": fan_out_backward(x, u, v),
+               # v_1 = u = x^2 and v_2 = v = sin x; l = v_1 v_2
+               "dv/dx": np.array([2 * x, np.cos(x)]), "dloss/dv": np.array([v, u])}
 
 
 def _logistic_envs(rng):
@@ -283,13 +284,14 @@ def _two_layer_envs(rng):
     for _ in range(3):
         x, w1 = rng.standard_normal(3), rng.standard_normal(3)
         b1, w2, b2, y = (float(v) for v in rng.standard_normal(4))
-        z1, a1, z2, C = two_layer_forward(x, w1, b1, w2, b2, y)
+        z1, a1, z2, loss = two_layer_forward(x, w1, b1, w2, b2, y)
         dw1, db1, dw2, db2 = two_layer_backward(x, w2, a1, z2, y)
         dz2 = 2 * (z2 - y)
-        yield {"x": x, "w_1": w1, "b_1": b1, "w_2": w2, "b_2": b2, "y": y, "z_1": z1,
-               "a_1": a1, "z_2": z2, "C": C, "sigma": logistic_regression.stable_sigmoid,
-               "dC/dz_2": dz2, "dC/dw_2": dw2, "dC/da_1": w2 * dz2, "dC/dz_1": db1,
-               "dC/dw_1": dw1}
+        yield {"x": x, "w1": w1, "b1": b1, "w2": w2, "b2": b2, "y": y, "z1": z1,
+               "a1": a1, "z2": z2, "loss": loss, "n": 3,
+               "sigma": logistic_regression.stable_sigmoid,
+               "dloss/dz2": dz2, "dloss/dw2": dw2, "dloss/da1": w2 * dz2, "dloss/dz1": db1,
+               "dloss/dw1": dw1}
 
 
 FORMULAS = {

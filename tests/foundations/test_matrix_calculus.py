@@ -337,10 +337,31 @@ def _matmul_envs(rng):
                "dW": dW, "__ranges__": {"j": "n_in", "k": "n_out"}}
 
 
+def _matmul_trace_envs(rng):
+    for m, (n_in, n_out) in zip([1, 3, 5], SIZES, strict=True):
+        X, G = rng.standard_normal((m, n_in)), rng.standard_normal((m, n_out))
+        U = rng.standard_normal((n_in, n_out))
+        dW = matmul_dW_by_trace(X, G)
+        sides = directional_change(X, G, U)
+        # the code's three sides agree, and its gradient is the X^T G the page ends on
+        np.testing.assert_allclose(sides, sides[0], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        np.testing.assert_allclose(dW, X.T @ G, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        yield {"X": X, "G": G, "U": U, "m": m, "n_in": n_in, "n_out": n_out,
+               "tr": lambda M: trace_of_product(M, np.eye(M.shape[0])),
+               "__ranges__": {"i": "m", "k": "n_out"}}
+
+
+def _bias_envs(rng):
+    for m, n_out in [(1, 1), (3, 2), (5, 4)]:
+        G = rng.standard_normal((m, n_out))
+        yield {"G": G, "m": m, "n_out": n_out, "dLoss/db": bias_backward(G),
+               "__ranges__": {"k": "n_out"}}
+
+
 def _elementwise_envs(rng):
     for m, n in SIZES:
         Z, dA = rng.standard_normal((m, n)), rng.standard_normal((m, n))
-        yield {"Z": Z, "dA": dA, "dZ": tanh_backward(Z, dA), "m": m, "n": n,
+        yield {"Z": Z, "dA": dA, "dZ": tanh_backward(Z, dA), "m": m, "n": n, "n_out": n,
                "g": tanh_forward, "g'": lambda V: 1.0 - tanh_forward(V) ** 2}
 
 
@@ -351,6 +372,8 @@ FORMULAS = {
     "least-squares": Case(_least_squares_envs),
     "trace": Case(lambda rng: ({**e, "B": e["B_code"]} for e in _trace_envs(rng))),
     "matmul": Case(_matmul_envs),
+    "matmul-trace": Case(_matmul_trace_envs),
+    "bias": Case(_bias_envs),
     "elementwise": Case(_elementwise_envs),
 }
 

@@ -257,7 +257,8 @@ def _normal_envs(rng):
         w, b = normal_equation(X, y)
         dw, db = gradient(X, y, w, b)
         A = np.column_stack([X, np.ones(m)])
-        yield {"A": A, "y": y, "m": m, "theta": np.append(w, b), "dtheta": np.append(dw, db)}
+        yield {"A": A, "y": y, "m": m, "n": n, "theta": np.append(w, b),
+               "dtheta": np.append(dw, db)}
 
 
 FORMULAS = {

@@ -329,13 +329,31 @@ def _example_envs(rng):
                "dloss/dz": float(dloss_dz(np.array([a]), np.array([y_i]))[0]), "dz/dw": x}
 
 
+def _likelihood_envs(rng):
+    for env in _batch_envs(rng):
+        a, y = env["a"], env["y"]
+        yield {**env, "Loss": negative_mean_log_likelihood(a, y),
+               "loss": -np.log(a**y * (1 - a) ** (1 - y))}
+
+
+def _squared_error_envs(rng):
+    for z in Z_POINTS:
+        for y in (0.0, 1.0):
+            a = float(stable_sigmoid(np.array([z]))[0])
+            yield {"z": z, "y": y, "a": a, "loss_sq": (a - y) ** 2,
+                   "dloss_sq/dz": float(squared_error_dz(np.array([z]), np.array([y]))[0]),
+                   "dloss_sq/da": 2 * (a - y), "da/dz": float(sigmoid_derivative(z))}
+
+
 FORMULAS = {
     "sigmoid": Case(lambda rng: ({"z": z, "sigma": sigmoid} for z in Z_POINTS)),
     "sigmoid-derivative": Case(_scalar_envs),
     "forward": Case(_batch_envs),
     "loss": Case(_batch_envs),
+    "likelihood": Case(_likelihood_envs),
     "dloss-da": Case(_scalar_envs),
     "dloss-dz": Case(_scalar_envs),
+    "squared-error": Case(_squared_error_envs),
     "example": Case(_example_envs),
     "grad": Case(_batch_envs),
     "stable-loss": Case(_scalar_envs),

@@ -348,7 +348,7 @@ def _two_class_envs(rng):
         X, y, W, b = make_problem(rng, m, n, 2)
         x = X[0]
         z = x @ W + b
-        yield {"x": x, "z": z, "f": softmax(z), "w_1": W[:, 0], "w_2": W[:, 1], "b": b,
+        yield {"x": x, "z": z, "f": softmax(z), "w_1": W[:, 0], "w_2": W[:, 1], "b": b, "n": n,
                "sigma": logistic_regression.stable_sigmoid}
 
 

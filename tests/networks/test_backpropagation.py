@@ -526,7 +526,7 @@ def test_bad_input_raises_a_clear_error(call, message):
 
 PAGE = "networks/backpropagation.md"
 
-#: Networks for the formula checks: one and two hidden layers, both outputs, a smooth g.
+#: Networks for the formula checks: one and two hidden layers, all outputs, a smooth g.
 FORMULA_NETS = [((3, 4, 2), 3), ((2, 5, 3, 4), 1)]
 FORMULA_ACTIVATION = "tanh"
 
@@ -550,10 +550,10 @@ def _layer_ranges(env):
 
 def _example_envs(rng, first_layer=1):
     for sizes, m in FORMULA_NETS:
-        for output in ("softmax", "identity"):
+        for output in OUTPUT_NAMES:
             X, Y, params = make_problem(rng, list(sizes), m, FORMULA_ACTIVATION, output)
             x = X[0]
-            y = int(Y[0]) if output == "softmax" else Y[0]
+            y = int(Y[0]) if output == "softmax" else Y[0]   # a vector for the other two
             z, a = forward_example(x, params, FORMULA_ACTIVATION, output)
             L = len(params)
             env = _network_bindings(params, sizes, output)
@@ -584,7 +584,7 @@ def _example_envs(rng, first_layer=1):
 
 def _batch_envs(rng, first_layer=1):
     for sizes, m in FORMULA_NETS:
-        for output in ("softmax", "identity"):
+        for output in OUTPUT_NAMES:
             X, Y, params = make_problem(rng, list(sizes), m, FORMULA_ACTIVATION, output)
             Z, A = forward(X, params, FORMULA_ACTIVATION, output)
             L = len(params)
@@ -603,6 +603,10 @@ def _batch_envs(rng, first_layer=1):
                 Z_L = Z[L]
                 env["loss"] = (softmax_regression.log_sum_exp(Z_L)
                                - Z_L[np.arange(m), Y])
+            elif output == "sigmoid":
+                Z_L = Z[L]
+                env["loss"] = np.sum(Y * np.logaddexp(0, -Z_L) + (1 - Y) * np.logaddexp(0, Z_L),
+                                     axis=1)
             else:
                 env["loss"] = np.sum((A[L] - Y) ** 2, axis=1)
             for layer in range(1, L + 1):
@@ -613,6 +617,14 @@ def _batch_envs(rng, first_layer=1):
             yield env
 
 
+def _worked_envs(rng):
+    got = worked_example()
+    yield {"x": np.array([1.0, 2.0]), "y": np.array([1.0]), "W2": np.array([[2.0], [-1.0]]),
+           "z1": got["z1"], "a1": got["a1"], "z2": got["y_hat"], "y_hat": got["y_hat"],
+           "loss": 1.0, "delta2": got["delta2"], "delta1": got["delta1"],
+           "dloss/dW2": got["dW2"], "dloss/dW1": got["dW1"]}
+
+
 FORMULAS = {
     "forward-example": Case(_example_envs),
     "forward": Case(_batch_envs),
@@ -620,6 +632,7 @@ FORMULAS = {
     "output-error-example": Case(_example_envs),
     "layer-example": Case(_example_envs),
     "recursion-example": Case(lambda rng: _example_envs(rng, first_layer=2)),
+    "worked-example": Case(_worked_envs),
     "output-error": Case(_batch_envs),
     "layer": Case(_batch_envs),
     "recursion": Case(lambda rng: _batch_envs(rng, first_layer=2)),
