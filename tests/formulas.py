@@ -272,14 +272,19 @@ def statements(tex: str) -> list[Statement]:
     lines = _split_top(toks, lambda ts, i: ts[i] == "\\\\")
     result: list[Statement] = []
     label = None
+    anchor: Statement | None = None     # the statement whose "&" the next line aligns with
     for no, line in enumerate(lines, start=1):
-        line = _drop_top_ampersands(line)
-        if not line:
+        if not _drop_top_ampersands(line):
             continue
         pieces = _split_statements(line)
-        for k, piece in enumerate(pieces):
+        next_anchor = None
+        for k, raw in enumerate(pieces):
+            aligned = len(_drop_top_ampersands(raw)) != len(raw)
+            piece = _drop_top_ampersands(raw)
             if not piece:
                 continue
+            if piece[0].startswith("TEXT:") and piece[0][5:].strip() == "for" and len(piece) > 1:
+                piece = piece[1:]          # "for k = 1, \dots, K": a range
             if piece[0].startswith("TEXT:") and all(
                     re.fullmatch(r"\w+", t) or t.startswith("TEXT:") for t in piece[1:]):
                 # words alone, "every weight 0:", name the case the next statements hold in
@@ -287,11 +292,17 @@ def statements(tex: str) -> list[Statement]:
                 label = " ".join(words.rstrip(":").split())
                 continue
             if k == 0 and piece[0] in _RELATIONS and result:
-                # a continuation line: "&= ..." continues the previous chain
-                result[-1].tokens.extend(piece)
-                result[-1].tex = " ".join(result[-1].tokens)
+                # a continuation line, "&= ...", continues the chain its "&" aligns with
+                target = anchor if anchor is not None else result[-1]
+                target.tokens.extend(piece)
+                target.tex = " ".join(target.tokens)
+                if aligned:
+                    next_anchor = target
             else:
                 result.append(Statement(piece, no, label=label))
+                if aligned:
+                    next_anchor = result[-1]
+        anchor = next_anchor
     return result
 
 
@@ -401,6 +412,9 @@ class Apply(Node):
     fn: Node | str
     args: list[Node]
     paren: bool = True
+    #: f(x)^2 squares the value of f; b (y - x^2)^2 squares only the parenthesis: which one
+    #: is known when f is looked up, so a power written after the parenthesis waits here.
+    power: Node | None = None
 
 
 @dataclass
@@ -476,6 +490,8 @@ class Shaped(Node):
 @dataclass
 class SetLit(Node):
     items: list[Node]
+    #: {f(a), \dots, f(b)}: the item written with a hole, and the first and last value
+    elided: tuple[list[str], Node, Node] | None = None
 
 
 @dataclass
@@ -608,7 +624,7 @@ class Parser:
                 return Reals(dims)
             return Reals([])
         items = _split_top(self._until(r"\}"), lambda ts, i: ts[i] == ",")
-        return SetLit([Parser(it).expr() for it in items])
+        return _set_literal(items)
 
     def _until(self, close: str) -> list[str]:
         depth, out = 0, []
@@ -717,6 +733,13 @@ class Parser:
             elif tok == "(" and self._callable_syntax(node):
                 args = self.paren_args()
                 node = Apply(node, args)
+                if self.peek() == "^" and self.peek(1) != r"\top":
+                    self.next()
+                    toks = self.group_tokens()
+                    if toks == [r"\top"]:
+                        node = Transpose(node)
+                    else:
+                        node.power = _parse_all(toks)
             else:
                 return node
 
@@ -761,6 +784,9 @@ class Parser:
         out = []
         for it in items:
             p = Parser(it)
+            if _top_relation(it):
+                out.append(p.chain())         # P(i \in B): an event, for a bound function
+                continue
             out.append(p.expr())
             if p.peek() is not None:
                 raise Unreadable(f"could not read the argument {' '.join(it)!r}")
@@ -888,7 +914,7 @@ class Parser:
         if tok == r"\partial":
             raise Unreadable("a bare \\partial")
         if tok == r"\pi":
-            return Num(math.pi)
+            return Sym("pi", tex=tok)      # the number pi, unless the test binds pi (a permutation)
         if tok.startswith("\\") and tok[1:] in GREEK:
             name = {"lambda": "lam", "eta": "lr"}.get(tok[1:], tok[1:])
             return Sym(name, tex=tok)
@@ -900,7 +926,7 @@ class Parser:
             return Text(tok[5:])
         if tok == r"\{":
             items = _split_top(self._until(r"\}"), lambda ts, i: ts[i] == ",")
-            return SetLit([Parser(it).expr() for it in items])
+            return _set_literal(items)
         if re.fullmatch(r"[A-Za-z]", tok):
             if tok == "e" and self.peek() == "^":
                 self.next()
@@ -1051,6 +1077,26 @@ class Parser:
         raise Unreadable(f"the environment {env}")
 
 
+def _set_literal(items: list[list[str]]) -> SetLit:
+    r"""A listed set; {f(a), \dots, f(b)} stands for f(a), f(a + 1), ..., f(b)."""
+    dots = [k for k, it in enumerate(items) if it in ([r"\dots"], [r"\ldots"])]
+    if not dots:
+        return SetLit([Parser(it).expr() for it in items])
+    if len(items) != 3 or dots != [1]:
+        raise Unreadable("an elided set other than {first, \\dots, last}")
+    first, last = items[0], items[2]
+    pre = 0
+    while pre < min(len(first), len(last)) and first[pre] == last[pre]:
+        pre += 1
+    post = 0
+    while post < min(len(first), len(last)) - pre and first[-1 - post] == last[-1 - post]:
+        post += 1
+    template = first[:pre] + ["__HOLE__"] + first[len(first) - post:]
+    a = _parse_all(first[pre:len(first) - post])
+    b = _parse_all(last[pre:len(last) - post])
+    return SetLit([], (template, a, b))
+
+
 def _parse_all(toks: list[str]) -> Node:
     p = Parser(toks)
     node = p.expr()
@@ -1114,6 +1160,18 @@ def _arr(v):
     if isinstance(v, Row):
         return v.v
     return v
+
+
+def _power(base, exp):
+    if not _is_scalar(exp):
+        raise Mismatch("a power with a non-scalar exponent")
+    if not _is_scalar(base) and not isinstance(base, RandomVar) and \
+            np.ndim(_arr(base)) == 2 and exp not in (1, 2):
+        raise Unreadable("a matrix power")
+    if isinstance(base, RandomVar):
+        return RandomVar(np.power(base.v, exp))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        return elementwise(lambda x: np.power(x, exp) if not _is_scalar(x) else x ** exp, base)
 
 
 def _rv_op(op, a, b):
@@ -1328,8 +1386,11 @@ class Evaluator:
     # names -----------------------------------------------------------------------
     def sub_text(self, toks: list[str]) -> str:
         out = []
+        bound = set(self.env.get("__bound__", ()))
         for t in toks:
-            if t.startswith("TEXT:"):
+            if t in bound and _is_scalar(self.env.get(t)):
+                out.append(str(int(self.env[t])))      # B_k with k = 2: B_2
+            elif t.startswith("TEXT:"):
                 out.append(t[5:].strip().replace(" ", "_"))
             elif t.startswith("\\"):
                 name = t[1:]
@@ -1441,6 +1502,18 @@ class Evaluator:
         return set(self.ranges) | set(self.env.get("__bound__", ()))
 
     def lookup(self, sym: Sym):
+        value = self._lookup(sym)
+        if isinstance(value, Dyn):
+            try:
+                return value.fn(self.env)
+            except KeyError as err:
+                missing = err.args[0] if err.args else None
+                if missing in self.ranges:
+                    raise FreeIndex(missing) from None   # w before batch k: k runs first
+                raise
+        return value
+
+    def _lookup(self, sym: Sym):
         env = self.env
         name = self.base_name(sym)
         if sym.sub is None:
@@ -1448,6 +1521,8 @@ class Evaluator:
                 return env[name]
             if name in self.index_names():
                 raise FreeIndex(name)
+            if name == "pi":
+                return math.pi
             raise KeyError(name)
         literal = self.full_name(sym)
         if literal in env:
@@ -1458,14 +1533,15 @@ class Evaluator:
         idx = self.index_values(sym.sub)
         if idx is None:
             raise KeyError(literal)
-        if len(idx) == 2 and name not in env and name.upper() in env:
-            name = name[0].upper() + name[1:]
-        if name in env:
-            return self._take(env[name], idx, name)
-        if name[0].isupper() and name.lower() in env:
-            return self._take(env[name.lower()], idx, name)
-        if name[0].islower() and (name[0].upper() + name[1:]) in env:
-            return self._take(env[name[0].upper() + name[1:]], idx, name)
+        # the letter itself, else its other case (x_ij reads X): the one that has as many
+        # axes as the subscript has indices wins, for y_i (labels) against y_ik (Y, one-hot)
+        other = (name[0].lower() if name[0].isupper() else name[0].upper()) + name[1:]
+        candidates = [n for n in (name, other) if n in env]
+        for n in candidates:
+            v = env[n]
+            if callable(v) or isinstance(v, Dyn | RandomVar | FnValue) or \
+                    np.ndim(_arr(v)) >= len(idx):
+                return self._take(v.fn(self.env) if isinstance(v, Dyn) else v, idx, n)
         if name == "delta" and len(idx) == 2:       # Kronecker delta
             return float(idx[0] == idx[1])
         if name == "e" and len(idx) == 1:
@@ -1549,16 +1625,7 @@ class Evaluator:
         raise Unreadable(n.op)
 
     def v_Power(self, n: Power):
-        base = self.value(n.base)
-        exp = self.value(n.exp)
-        if not _is_scalar(exp):
-            raise Mismatch("a power with a non-scalar exponent")
-        if not _is_scalar(base) and np.ndim(_arr(base)) == 2 and exp != 2 and exp != 1:
-            raise Unreadable("a matrix power")
-        if isinstance(base, RandomVar):
-            return RandomVar(np.power(base.v, exp))
-        with np.errstate(over="raise", invalid="raise", divide="raise"):
-            return elementwise(lambda x: np.power(x, exp) if not _is_scalar(x) else x ** exp, base)
+        return _power(self.value(n.base), self.value(n.exp))
 
     def v_Transpose(self, n: Transpose):
         return transpose(self.value(n.arg))
@@ -1571,6 +1638,22 @@ class Evaluator:
         return self._take(v, idx, "(...)")
 
     def v_Apply(self, n: Apply):
+        if n.power is None:
+            return self._apply(n)
+        exp = self.value(n.power)
+        fn = n.fn
+        target = None
+        if isinstance(fn, Sym):
+            try:
+                target = self._fn_or_value(fn)
+            except Unbound:
+                target = None
+        if target is not None and not _is_fn(target) and n.paren and len(n.args) == 1:
+            # b (y - x^2)^2: the value times the squared parenthesis
+            return mul(target, _power(self.value(n.args[0]), exp))
+        return _power(self._apply(n), exp)
+
+    def _apply(self, n: Apply):
         fn = n.fn
         if isinstance(fn, str) and not n.args:
             if fn in self.env and callable(self.env[fn]):
@@ -1630,6 +1713,10 @@ class Evaluator:
         raise Unbound(self.full_name(sym))
 
     def call(self, fn, args: list[Node]):
+        if isinstance(fn, LazyFn):
+            return fn.fn(self, *args)
+        if any(isinstance(a, Chain) for a in args):
+            raise Unreadable("an event as the argument of a function that is not lazy")
         vals = [self.value(a) for a in args]
         vals = [v.value if isinstance(v, FnValue) else v for v in vals]
         if isinstance(fn, EnvFn):
@@ -1688,7 +1775,14 @@ class Evaluator:
                 raise Unreadable(f"the range of the index {var} (give it bounds)")
             domain = list(range(lo, hi + 1))     # page values: 1, ..., hi
         if n.cond is not None:
-            other = self.value(n.cond[1])
+            partner = n.cond[1]
+            if isinstance(partner, Sym) and partner.sub is None and partner.base in self.ranges \
+                    and partner.base not in self.env and n.op == "sum":
+                # sum over i != j with neither bound: every ordered pair of distinct indices
+                inner = Reduce("sum", partner.base, None, None, ("!=", Sym(var)), n.body)
+                outer = Reduce("sum", var, n.lo, n.hi, None, inner, n.over)
+                return self._reduce_values(outer)
+            other = self.value(partner)
             domain = [d for d in domain if d != int(other)]
         return self._over(n, var, domain)
 
@@ -1771,6 +1865,8 @@ class Evaluator:
                 out.append(bool(np.all(np.isclose(a, b, rtol=EXACT_RTOL, atol=EXACT_ATOL))))
             elif rel == "!=":
                 out.append(bool(np.all(a != b)))
+            elif rel == "in":
+                out.append(bool(np.all(np.isin(a, np.asarray(b)))))
             else:
                 op = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
                 if rel not in op:
@@ -1798,7 +1894,7 @@ class Evaluator:
         return self.value(value)
 
     def condition(self, toks: list[str]) -> bool:
-        toks = [t for t in toks if not (t.startswith("TEXT:") and t[5:].strip().startswith("("))]
+        toks = _without_remarks(toks)
         # "\text{ and }" joins conditions
         parts = _split_top(toks, lambda ts, i: ts[i].startswith("TEXT:") and
                            ts[i][5:].strip() == "and")
@@ -1811,7 +1907,7 @@ class Evaluator:
                     raise Unbound(f"__case__ (the label of the branch: {label!r})")
                 ok &= self.env["__case__"] == label
                 continue
-            if any(t.startswith("TEXT:") for t in part):
+            if any(t.startswith("TEXT:") and not _in_script(part, k) for k, t in enumerate(part)):
                 raise Unreadable(f"prose in a condition: {' '.join(part)}")
             chain = Parser(part).chain()
             ok &= all(self.relation_holds(chain))
@@ -1847,7 +1943,18 @@ class Evaluator:
         raise Unreadable("a space outside a membership")
 
     def v_SetLit(self, n: SetLit):
-        return [self.value(i) for i in n.items]
+        if n.elided is None:
+            return [self.value(i) for i in n.items]
+        template, a, b = n.elided
+        lo, hi = self.value(a), self.value(b)
+        if not (float(lo).is_integer() and float(hi).is_integer()):
+            raise Mismatch(f"an elided set from {lo} to {hi}, not whole numbers")
+        out = []
+        for v in range(int(lo), int(hi) + 1):
+            toks = [t for piece in template for t in (["(", str(v), ")"] if piece == "__HOLE__"
+                                                       else [piece])]
+            out.append(self.value(_parse_all(toks)))
+        return out
 
     def v_Grad(self, n: Grad):
         if n.sub is None:
@@ -1859,7 +1966,8 @@ class Evaluator:
                     raise Unbound("grad_" + self._plain_name(n.arg.fn))
                 return self.call(fn, n.arg.args)
             if name in self.env:
-                return self.env[name]
+                value = self.env[name]
+                return value.fn(self.env) if isinstance(value, Dyn) else value
             raise Unbound(name)
         return self.derivative_atom(n.arg, n.sub)
 
@@ -1892,11 +2000,14 @@ class Evaluator:
         for key in keys:
             if key in self.env:
                 v = self.env[key]
+                v = v.fn(self.env) if isinstance(v, Dyn) else v
                 return self._take(v, idx, key) if idx else v
-        if den_idx and len(den_name) == 1 and den_name.islower():
-            upper = f"d{num_name}/d{den_name.upper()}"
-            if upper in self.env and len(den_idx) == 2:
-                return self._take(self.env[upper], idx, upper)
+        if den_idx and len(den_name) == 1 and den_name.islower() and len(den_idx) == 2:
+            # z_ik reads Z[i, k], so its derivative reads the gradient of Z
+            for upper in (f"d{num_name}/d{den_name.upper()}",
+                          f"d{den_name.upper()}" if num_name == "Loss" else None):
+                if upper in self.env:
+                    return self._take(self.env[upper], idx, upper)
         raise Unbound(keys[0] + (f" indexed {idx}" if idx else ""))
 
     def _name_and_index(self, node: Node) -> tuple[str, list[int], list[str]]:
@@ -1964,6 +2075,46 @@ class Evaluator:
         return np.stack(outs, axis=-1)                # Jacobian: outputs x inputs
 
 
+def _without_remarks(toks: list[str]) -> list[str]:
+    """A cases condition without its remark in parentheses: "(0 at y z = 1 is a subgradient)"."""
+    out, inside = [], False
+    for t in toks:
+        text = t[5:].strip() if t.startswith("TEXT:") else None
+        if text is not None and text.startswith("("):
+            inside = True
+        if not inside and t not in (r"\quad", r"\qquad"):
+            out.append(t)
+        if inside and text is not None and text.endswith(")"):
+            inside = False
+    return out
+
+
+def _top_relation(toks: list[str]) -> bool:
+    """Is there a relation outside every bracket ([k = j] does not count)?"""
+    depth = 0
+    for t in toks:
+        if t in _OPEN or t == r"\begin":
+            depth += 1
+        elif t in _CLOSE or t == r"\end":
+            depth -= 1
+        elif depth == 0 and t in _RELATIONS:
+            return True
+    return False
+
+
+def _in_script(toks: list[str], k: int) -> bool:
+    """Is toks[k] inside a subscript or superscript group, as in T_{\text{w}}?"""
+    depth = 0
+    for j in range(k - 1, -1, -1):
+        if toks[j] == "}":
+            depth += 1
+        elif toks[j] == "{":
+            if depth == 0:
+                return j > 0 and toks[j - 1] in ("_", "^")
+            depth -= 1
+    return False
+
+
 def _index_spellings(toks: list[str]) -> list[str]:
     """The index atoms of a subscript as written: "ij" -> ["i", "j"], "i y_i" -> ["i", "y_i"]."""
     items = _split_top(toks, lambda ts, i: ts[i] == ",")
@@ -2016,6 +2167,24 @@ class RandomVar:
 
     def __getitem__(self, idx):
         return RandomVar(self.v[idx])
+
+
+class Dyn:
+    """A binding whose value depends on the other bindings at the point: w before batch k."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+class LazyFn:
+    """A function that receives its arguments unevaluated, with the evaluator: E[...] and
+    P(...) evaluate them over every outcome of a distribution the test enumerates."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args):
+        raise TypeError("a LazyFn is called by the evaluator")
 
 
 class EnvFn:

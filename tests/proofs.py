@@ -59,6 +59,8 @@ class ToSympy:
                 raise NotSymbolic(name)
         else:
             key = s.base + s.marks
+        if key == "pi" and key not in self.env:
+            return sp.pi
         value = self.env.get(key, None)
         if value is None or not F._is_scalar(value):
             raise NotSymbolic(key)
@@ -112,7 +114,7 @@ class ToSympy:
         return sp.Piecewise(*pieces)
 
     def condition(self, toks):
-        toks = [t for t in toks if not (t.startswith("TEXT:") and t[5:].strip().startswith("("))]
+        toks = F._without_remarks(toks)
         if any(t.startswith("TEXT:") for t in toks):
             raise NotSymbolic("a condition in words")
         chain = F.Parser(toks).chain()
@@ -150,6 +152,9 @@ def prove_chains(chains, env: dict, where: str) -> tuple[int, int, bool]:
         for k, (rel, a, b) in enumerate(zip(chain.rels, exprs[:-1], exprs[1:], strict=True)):
             if rel != "=" or a is None or b is None or lone[k] or lone[k + 1]:
                 continue   # a name bound to the code's value is checked numerically only
+            if a.free_symbols != b.free_symbols:
+                continue   # x_{t+1} - 2 = ... (x_t - 2): a relation between quantities the
+                # code computes, checked numerically; an identity has the same variables
             symbolic = True
             if _equal(a, b):
                 proved += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, Dyn, formula_test
 
 from snippets.losses.classification import (
     bce_grad,
@@ -554,3 +555,142 @@ def test_logit_losses_are_finite_and_warning_free_at_extreme_logits(z):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/classification.md"
+
+#: Moderate logits (|z| < 6): e^z of the written-out forms stays far from overflow.
+M_EX, C_EX = 6, 4
+ALPHA, GAMMA, EPS_SMOOTH, MARGIN = 0.3, 2.0, 0.1, 1.0
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _rows(fn, z, y, *args):
+    """The loss (or gradient) of each example alone: the code on a batch of one."""
+    return np.array([fn(z[i:i + 1], y[i:i + 1], *args) for i in range(len(z))])
+
+
+def _binary_envs(rng):
+    z = rng.uniform(-5.0, 5.0, size=M_EX)
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    p = _sigmoid(z)
+    yield {"z": z, "y": y, "p": p, "m": M_EX, "sigma": _sigmoid,
+           "loss": _rows(bce_loss, p, y), "Loss": bce_loss(p, y),
+           "dp": bce_grad(p, y), "dloss/dp": M_EX * bce_grad(p, y),
+           "dz": bce_with_logits_grad(z, y)}
+
+
+def _logit_envs(rng):
+    for env in _binary_envs(rng):
+        yield {**env, "loss": _rows(bce_with_logits_loss, env["z"], env["y"])}
+
+
+def _multilabel_envs(rng):
+    Z = rng.uniform(-4.0, 4.0, size=(M_EX, C_EX))
+    Y = (rng.uniform(size=(M_EX, C_EX)) < 0.5).astype(float)
+    yield {"Z": Z, "Y": Y, "m": M_EX, "C": C_EX, "sigma": _sigmoid,
+           "loss": _rows(multilabel_bce_loss, Z, Y), "Loss": multilabel_bce_loss(Z, Y),
+           "dZ": multilabel_bce_grad(Z, Y)}
+
+
+def _multiclass_envs(rng, loss_fn=cross_entropy_loss, grad_fn=cross_entropy_grad, *args):
+    Z = rng.uniform(-4.0, 4.0, size=(M_EX, C_EX))
+    y = np.array([0, 1, 2, 3, 1, 2])
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    Y = np.eye(C_EX)[y]
+    yield {"Z": Z, "y": y, "Y": Y, "P": P, "m": M_EX, "C": C_EX, "M": Z.max(axis=1),
+           "loss": _rows(loss_fn, Z, y, *args), "Loss": loss_fn(Z, y, *args),
+           "dZ": grad_fn(Z, y, *args), "dloss/dZ": np.vstack(_rows(grad_fn, Z, y, *args)),
+           "__labels__": ("y",), "__ranges__": {"j": "C"}}
+
+
+def _smoothing_envs(rng):
+    for env in _multiclass_envs(rng, label_smoothing_loss, label_smoothing_grad, EPS_SMOOTH):
+        yield {**env, "varepsilon": EPS_SMOOTH,
+               "Q": smoothed_targets(env["y"], C_EX, EPS_SMOOTH)}
+
+
+def _focal_envs(rng):
+    z = rng.uniform(-4.0, 4.0, size=M_EX)
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    s = (2 * y - 1) * z
+    per_example_dz = np.concatenate(_rows(focal_grad, z, y, ALPHA, GAMMA))
+    dloss_ds = (2 * y - 1) * per_example_dz
+    p_t = _sigmoid(s)
+    yield {"z": z, "y": y, "s": s, "m": M_EX, "alpha": ALPHA, "gamma": GAMMA,
+           "sigma": _sigmoid, "softplus": _softplus,
+           "p_t": Dyn(lambda e: p_t[e["i"] - 1]),
+           "alpha_t": Dyn(lambda e: ALPHA if y[e["i"] - 1] == 1 else 1 - ALPHA),
+           "loss": _rows(focal_loss, z, y, ALPHA, GAMMA),
+           "dloss/ds": dloss_ds, "dloss/dp_t": dloss_ds / (p_t * (1 - p_t)),
+           "dz": focal_grad(z, y, ALPHA, GAMMA)}
+
+
+def _multiclass_focal_envs(rng):
+    for env in _multiclass_envs(rng, multiclass_focal_loss, multiclass_focal_grad, GAMMA):
+        P, y = env["P"], env["y"]
+        yield {**env, "gamma": GAMMA, "p_y": Dyn(lambda e, P=P, y=y: P[e["i"] - 1, y[e["i"] - 1]])}
+
+
+def _signed_envs(rng, loss_fn, grad_fn):
+    # both sides of the margin y z = 1, and points exactly on it
+    z = np.array([-2.0, -0.5, 0.3, 1.0, 1.7, 2.5, -1.0, 0.0])
+    y = np.array([1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0])
+    yield {"z": z, "y": y, "m": z.size, "sigma": _sigmoid,
+           "loss": _rows(loss_fn, z, y), "Loss": loss_fn(z, y), "dz": grad_fn(z, y)}
+
+
+def _margin_envs(rng, loss_fn, grad_fn):
+    for env in _multiclass_envs(rng, loss_fn, grad_fn, MARGIN):
+        Z, y = env["Z"], env["y"]
+
+        def k_star(e, Z=Z, y=y):
+            row = Z[e["i"] - 1].copy()
+            row[y[e["i"] - 1]] = -np.inf
+            return int(np.argmax(row)) + 1            # 1-based, as on the page
+
+        yield {**env, "Delta": MARGIN, "k*": Dyn(k_star)}
+
+
+FORMULAS = {
+    "bce": Case(_binary_envs),
+    "bce-grad": Case(_binary_envs),
+    "bce-logits": Case(_logit_envs),
+    "bce-logits-grad": Case(_logit_envs),
+    "multilabel": Case(_multilabel_envs),
+    "multilabel-grad": Case(_multilabel_envs),
+    "cross-entropy": Case(_multiclass_envs),
+    "cross-entropy-grad": Case(_multiclass_envs),
+    "label-smoothing": Case(_smoothing_envs),
+    "label-smoothing-grad": Case(_smoothing_envs),
+    "focal": Case(_focal_envs),
+    "focal-grad": Case(_focal_envs),
+    "multiclass-focal": Case(_multiclass_focal_envs),
+    "multiclass-focal-grad": Case(_multiclass_focal_envs),
+    "logistic": Case(lambda rng: _signed_envs(rng, logistic_loss, logistic_grad)),
+    "logistic-grad": Case(lambda rng: _signed_envs(rng, logistic_loss, logistic_grad)),
+    "hinge": Case(lambda rng: _signed_envs(rng, hinge_loss, hinge_grad)),
+    "hinge-grad": Case(lambda rng: _signed_envs(rng, hinge_loss, hinge_grad)),
+    "squared-hinge": Case(lambda rng: _signed_envs(rng, squared_hinge_loss, squared_hinge_grad)),
+    "squared-hinge-grad": Case(lambda rng: _signed_envs(rng, squared_hinge_loss,
+                                                        squared_hinge_grad)),
+    "weston-watkins": Case(lambda rng: _margin_envs(rng, weston_watkins_loss, weston_watkins_grad)),
+    "weston-watkins-grad": Case(lambda rng: _margin_envs(rng, weston_watkins_loss,
+                                                         weston_watkins_grad)),
+    "crammer-singer": Case(lambda rng: _margin_envs(rng, crammer_singer_loss, crammer_singer_grad)),
+    "crammer-singer-grad": Case(lambda rng: _margin_envs(rng, crammer_singer_loss,
+                                                         crammer_singer_grad)),
+    "exponential": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
+    "exponential-grad": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

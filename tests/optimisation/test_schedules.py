@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formulas import Case, formula_test
 
 from snippets.optimisation.schedules import (
     cosine_annealing,
@@ -110,3 +111,33 @@ def test_scalar_step_gives_a_scalar_array():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "optimisation/schedules.md"
+
+LR0, LR_MIN, GAMMA, T_STEP, T, T_W = 0.5, 0.01, 0.7, 4, 20, 5
+
+
+def _envs(rng, schedule):
+    for t in (0, 1, 3, 4, 5, 9, 12, 20):
+        ts = np.array([t])
+        lr_t = {"step": step_decay(ts, LR0, GAMMA, T_STEP),
+                "exp": exponential_decay(ts, LR0, GAMMA),
+                "cos": cosine_annealing(ts, LR0, LR_MIN, T),
+                "warm": linear_warmup(ts, LR0, T_W),
+                "warm-cos": warmup_cosine(ts, LR0, LR_MIN, T_W, T)}[schedule][0]
+        yield {"t": t, "lr_t": lr_t, "lr_0": LR0, "lr_min": LR_MIN, "gamma": GAMMA,
+               "T_step": T_STEP, "T": T, "T_w": T_W}
+
+
+FORMULAS = {
+    "step-decay": Case(lambda rng: _envs(rng, "step")),
+    "exponential": Case(lambda rng: _envs(rng, "exp")),
+    "cosine": Case(lambda rng: _envs(rng, "cos")),
+    "warmup": Case(lambda rng: _envs(rng, "warm")),
+    "warmup-cosine": Case(lambda rng: _envs(rng, "warm-cos")),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)
