@@ -330,7 +330,7 @@ def _batch_envs(rng):
         batch = np.array([4, 0, 2])                 # rows 5, 1 and 3 on the page
         G = per_example_gradients(grad, X, y, w, b)
         losses = np.array([loss(X[i:i + 1], y[i:i + 1], w, b) for i in range(6)])
-        yield {"B": 3, "cal_B": batch + 1, "G": G, "loss": losses,
+        yield {"B": 3, "cal_B": batch + 1, "G": G, "loss": losses, "n": 2,
                "grad_Loss_cal_B": _grad_vector(grad, X, y, w, b, batch),
                "Loss_cal_B": loss(X[batch], y[batch], w, b)}
 
@@ -359,7 +359,7 @@ def _epoch_envs(rng):
                                             np.random.default_rng(5))
         assert n_updates == len(batches)
         np.testing.assert_allclose(w_end, path[-1][0], rtol=EXACT_RTOL, atol=EXACT_ATOL)
-        env = {"lr": lr, "K": len(batches),
+        env = {"lr": lr, "K": len(batches), "n": 2,
                "w": Dyn(lambda e, p=path: p[e["k"] - 1][0]),
                "b": Dyn(lambda e, p=path: p[e["k"] - 1][1]),
                "__after__": {"w": Dyn(lambda e, p=path: p[e["k"]][0]),
@@ -375,7 +375,8 @@ def _mean_envs(rng):
         grad, _, X, y, w, b = make_problem(rng, model, 6, 2)
         batches = epoch_batches(6, 2, rng)
         G = per_example_gradients(grad, X, y, w, b)
-        env = {"K": 3, "B": 2, "m": 6, "G": G, "grad_Loss": np.append(*grad(X, y, w, b)),
+        env = {"K": 3, "B": 2, "m": 6, "n": 2, "G": G,
+               "grad_Loss": np.append(*grad(X, y, w, b)),
                "__ranges__": {"k": "K"}}
         mean = np.append(*mean_batch_gradient(grad, X, y, w, b, batches))
         np.testing.assert_allclose(mean, env["grad_Loss"], rtol=EXACT_RTOL, atol=EXACT_ATOL)
@@ -425,7 +426,7 @@ def _expectation_envs(rng):
         full = G.mean(axis=0)
         np.testing.assert_allclose(mean, full, rtol=EXACT_RTOL, atol=EXACT_ATOL)
         yield {"E": E, "P": P, "grad_Loss_cal_B": grad_B, "grad_Loss": full,
-               "B": B, "m": 5, "G": G}
+               "B": B, "m": 5, "n": 2, "G": G}
 
 
 def _variance_envs(rng):
@@ -438,7 +439,7 @@ def _variance_envs(rng):
         full = G.mean(axis=0)
         D = G - full
         sigma2 = float(np.mean(np.sum(D**2, axis=1)))
-        common = {"grad_Loss": full, "B": B, "m": m, "D": D, "sigma": np.sqrt(sigma2),
+        common = {"grad_Loss": full, "B": B, "m": m, "n": 2, "D": D, "sigma": np.sqrt(sigma2),
                   "__ranges__": {"j": "m"}}
         drawn = list(itertools.product(range(1, m + 1), repeat=B))   # with replacement
         E, P, grad_B = _over_batches(G, drawn)

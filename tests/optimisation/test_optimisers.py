@@ -395,7 +395,7 @@ def _step_envs(rng, t=3):
         theta = rng.standard_normal(p)
         v, s = rng.standard_normal(p), rng.uniform(0.1, 1.0, p)
         g = _loss_grad(theta)
-        env = {"t": t, "lr": LR, "beta": BETA, "rho": RHO, "epsilon": EPSILON, "lam": DECAY,
+        env = {"t": t, "lr": LR, "beta": BETA, "rho": RHO, "epsilon": EPSILON, "omega": DECAY,
                "beta_1": 0.9, "beta_2": 0.999, "theta_t-1": theta, "v_t-1": v,
                "s_t-1": s, "g_t": g, "v_0": 0.0, "s_0": 0.0, "grad_Loss": _loss_grad}
         yield env
@@ -492,9 +492,9 @@ def _l2_envs(rng):
     for env in _step_envs(rng):
         yield {**env, "theta": env["theta_t-1"],
                "Loss": lambda th: float(np.sum(th**2) - np.sum(np.cos(th))),
-               "Loss_lam": lambda th: float(np.sum(th**2) - np.sum(np.cos(th)))
+               "Loss_omega": lambda th: float(np.sum(th**2) - np.sum(np.cos(th)))
                + DECAY / 2 * float(th @ th),
-               "grad_Loss_lam": lambda th: l2_gradient(_loss_grad(th), th, DECAY)}
+               "grad_Loss_omega": lambda th: l2_gradient(_loss_grad(th), th, DECAY)}
 
 
 def _decay_envs(rng):

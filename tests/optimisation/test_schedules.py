@@ -117,19 +117,20 @@ def test_bad_input_raises_a_clear_error(call, message):
 
 PAGE = "optimisation/schedules.md"
 
-LR0, LR_MIN, GAMMA, T_STEP, T, T_W = 0.5, 0.01, 0.7, 4, 20, 5
+#: Names that differ from the module-level T (the steps of the tests above).
+LR_MAX, LR_MIN, GAMMA, T_STEP, T_TOTAL, T_W = 0.5, 0.01, 0.7, 4, 20, 5
 
 
 def _envs(rng, schedule):
     for t in (0, 1, 3, 4, 5, 9, 12, 20):
         ts = np.array([t])
-        lr_t = {"step": step_decay(ts, LR0, GAMMA, T_STEP),
-                "exp": exponential_decay(ts, LR0, GAMMA),
-                "cos": cosine_annealing(ts, LR0, LR_MIN, T),
-                "warm": linear_warmup(ts, LR0, T_W),
-                "warm-cos": warmup_cosine(ts, LR0, LR_MIN, T_W, T)}[schedule][0]
-        yield {"t": t, "lr_t": lr_t, "lr_0": LR0, "lr_min": LR_MIN, "gamma": GAMMA,
-               "T_step": T_STEP, "T": T, "T_w": T_W}
+        lr_t = {"step": step_decay(ts, LR_MAX, GAMMA, T_STEP),
+                "exp": exponential_decay(ts, LR_MAX, GAMMA),
+                "cos": cosine_annealing(ts, LR_MAX, LR_MIN, T_TOTAL),
+                "warm": linear_warmup(ts, LR_MAX, T_W),
+                "warm-cos": warmup_cosine(ts, LR_MAX, LR_MIN, T_W, T_TOTAL)}[schedule][0]
+        yield {"t": t, "lr_t": lr_t, "lr_max": LR_MAX, "lr_min": LR_MIN, "gamma": GAMMA,
+               "T_step": T_STEP, "T": T_TOTAL, "T_w": T_W}
 
 
 FORMULAS = {
