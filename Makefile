@@ -75,7 +75,7 @@ test: $(TEST_STAMP) $(KATEX_STAMP) chromium lint
 	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
 
 test-fast: $(TEST_STAMP)
-	$(BIN)/python -m pytest -m "not site and not browser"
+	$(BIN)/python -m pytest -m "not site and not browser and not mutations"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

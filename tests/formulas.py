@@ -488,6 +488,13 @@ class Shaped(Node):
 
 
 @dataclass
+class Named(Node):
+    """An underbrace that names its part: the part must equal the name's value."""
+    arg: Node
+    name: Node
+
+
+@dataclass
 class SetLit(Node):
     items: list[Node]
     #: {f(a), \dots, f(b)}: the item written with a hole, and the first and last value
@@ -877,8 +884,12 @@ class Parser:
                 return arg
             self.next()
             shape = self.group_tokens()
-            if any(t.startswith("TEXT:") for t in shape):
-                return Shaped(arg, None)
+            if any(t.startswith("TEXT:") and not _in_script(shape, k)
+                   for k, t in enumerate(shape)):
+                return Shaped(arg, None)           # a remark in words: "forward pass"
+            if _is_name_annotation(shape):
+                # \underbrace{-\sum_k p_k \log q_k}_{H(p, q)}: the braced part is H(p, q)
+                return Named(arg, _parse_all(shape))
             return Shaped(arg, shape)
         if tok == r"\begin":
             env = "".join(self.group_tokens())
@@ -1098,6 +1109,13 @@ def _set_literal(items: list[list[str]]) -> SetLit:
 
 
 def _parse_all(toks: list[str]) -> Node:
+    return _parse_cached(tuple(toks))
+
+
+@cache
+def _parse_cached(toks: tuple[str, ...]) -> Node:
+    """Parsed once: evaluation reads subscripts and layers of the same tokens many times."""
+    toks = list(toks)
     p = Parser(toks)
     node = p.expr()
     if p.peek() is not None:
@@ -1814,24 +1832,31 @@ class Evaluator:
         return self.env[r] if isinstance(r, str) else r
 
     def v_Limit(self, n: Limit):
+        """The limit from each side, by Richardson extrapolation of two small steps; the two
+        sides must agree, or the limit does not exist and the formula is wrong."""
         if not isinstance(n.var, Sym):
             raise Unreadable("a limit in something other than a variable")
         name = self.base_name(n.var)
         a = float(self.value(n.to))
-        h = FD_STEP * max(1.0, abs(a))
+        h = 1e-4 * max(1.0, abs(a))
         saved = self.env.get(name, _MISSING)
-        vals = []
+        sides = []
         try:
             for s in (+1.0, -1.0):
-                self.env[name] = a + s * h
-                vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+                vals = []
+                for step in (h, h / 2):
+                    self.env[name] = a + s * step
+                    vals.append(np.asarray(_arr(self.value(n.body)), dtype=float))
+                sides.append(2.0 * vals[1] - vals[0])      # removes the error linear in h
         finally:
             if saved is _MISSING:
                 self.env.pop(name, None)
             else:
                 self.env[name] = saved
+        if not np.allclose(sides[0], sides[1], rtol=FD_RTOL, atol=FD_ATOL):
+            raise Mismatch(f"the limit differs from the two sides: {sides[0]} and {sides[1]}")
         self.approx = True
-        out = (vals[0] + vals[1]) / 2.0
+        out = (sides[0] + sides[1]) / 2.0
         return float(out) if out.ndim == 0 else out
 
     def v_Norm(self, n: Norm):
@@ -1920,6 +1945,11 @@ class Evaluator:
             return arr[:, 0]
         return arr
 
+    def v_Named(self, n: Named):
+        v = self.value(n.arg)
+        _assert_equal(v, self.value(n.name), EXACT_RTOL, EXACT_ATOL, 0)
+        return v
+
     def v_Shaped(self, n: Shaped):
         v = self.value(n.arg)
         if n.shape is not None:
@@ -1990,10 +2020,14 @@ class Evaluator:
             return self.numeric_derivative(num, den)
         num_name, num_idx, num_tags = self._name_and_index(num)
         den_name, den_idx, den_tags = self._name_and_index(den)
-        idx = list(num_idx)
-        for tag, d in zip(den_tags, den_idx, strict=True):
-            if tag not in num_tags:
-                idx.append(d)
+        if num_tags and set(num_tags) <= set(den_tags):
+            # dl_i / dz_ij: one derivative per entry of z, laid out like z (den order), so
+            # dl_i / dz_ji reads the entry [j, i], a different number
+            idx = list(den_idx)
+        else:
+            # dy_k / dx_j: a Jacobian, outputs first; shared indices only once
+            idx = list(num_idx) + [d for tag, d in zip(den_tags, den_idx, strict=True)
+                                   if tag not in num_tags]
         keys = [f"d{num_name}/d{den_name}"]
         if num_name == "Loss":
             keys.append(f"d{den_name}")
@@ -2073,6 +2107,11 @@ class Evaluator:
         if np.ndim(first) == 0:                       # gradient: the shape of the variable
             return np.array([float(o) for o in outs]).reshape(base.shape)
         return np.stack(outs, axis=-1)                # Jacobian: outputs x inputs
+
+
+def _is_name_annotation(toks: list[str]) -> bool:
+    """H(p, q) under a brace names the part; m, n_l, (n + 1) \times (n + 1) give a shape."""
+    return any(re.fullmatch(r"[A-Za-z]", a) and b == "(" for a, b in zip(toks[:-1], toks[1:], strict=True))
 
 
 def _without_remarks(toks: list[str]) -> list[str]:
@@ -2343,8 +2382,10 @@ def check(page: str, section: str, case: Case, rng: np.random.Generator,
             except Unbound as err:
                 raise AssertionError(f"{where}: the test binds no value to {err}\n  in: {st.tex}"
                                      ) from None
-            except (Mismatch, FloatingPointError, ValueError) as err:
-                raise AssertionError(f"{where}: {err}\n  in: {st.tex}") from None
+            except (Mismatch, FloatingPointError, ValueError, IndexError, TypeError,
+                    ZeroDivisionError, KeyError) as err:
+                raise AssertionError(f"{where}: {type(err).__name__}: {err}\n  in: {st.tex}"
+                                     ) from None
     report.parts = sum(len(c.parts) for _, c in chains)
     for _, chain in chains:
         for node in _walk(chain):

@@ -10,8 +10,9 @@ counted as undecided and reported, never as proved.
 
 from __future__ import annotations
 
-import formulas as F
 import sympy as sp
+
+import formulas as F
 
 _SYMPY_FUNCS = {
     "log": sp.log, "exp": sp.exp, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
@@ -107,6 +108,9 @@ class ToSympy:
     def c_Shaped(self, n):
         return self.conv(n.arg)
 
+    def c_Named(self, n):
+        return self.conv(n.arg)
+
     def c_Cases(self, n):
         pieces = []
         for value, cond in n.branches:
@@ -193,8 +197,12 @@ def _equal(a, b) -> bool:
 def _is_zero(expr) -> bool:
     """Is expr identically zero? Exponentials become powers of a new variable, then cancel."""
     rational = _exp_to_powers(sp.expand(expr.rewrite(sp.exp)))
-    if rational is not None and sp.cancel(sp.together(rational)) == 0:
-        return True
+    if rational is not None:
+        if sp.cancel(sp.together(rational)) == 0:
+            return True
+        combined = sp.logcombine(sp.expand_log(rational, force=True), force=True)
+        if isinstance(combined, sp.log) and sp.cancel(sp.together(combined.args[0] - 1)) == 0:
+            return True       # log A - log B with A / B = 1
     if sp.count_ops(expr) > SIMPLIFY_MAX_OPS:
         return False
     return sp.simplify(expr) == 0
@@ -216,6 +224,10 @@ def _exp_to_powers(expr):
         out = out.subs(e, t**c)
     if out.has(sp.exp):
         return None
+    for v in list(out.free_symbols):
+        t = sp.Symbol(f"t_{v}", positive=True)
+        if not str(v).startswith("t_") and out.has(t):
+            out = out.subs(v, sp.log(t))     # v = log t wherever v is left bare
     return out
 
 

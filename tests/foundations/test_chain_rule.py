@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.chain_rule import (
     fan_out_backward,
@@ -24,6 +23,7 @@ from snippets.foundations.gradient_checking import central_difference
 from snippets.models import logistic_regression
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 N_INPUTS = [1, 2, 5]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.derivatives import (
     Y_MAX,
@@ -17,6 +16,7 @@ from snippets.foundations.derivatives import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: e^2 to 15 digits, from the series sum 2^k / k! (worked out independently of NumPy's exp).
 E_SQUARED = sum(2.0**k / np.prod(np.arange(1, k + 1, dtype=float)) for k in range(30))

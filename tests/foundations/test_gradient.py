@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, EnvFn, formula_test
 
 from snippets.foundations.gradient import (
     descend_valley,
@@ -18,6 +17,7 @@ from snippets.foundations.gradient import (
 from snippets.foundations.gradient_checking import directional_difference
 
 from checks import EXACT_ATOL, EXACT_RTOL, GRAD_RTOL, assert_gradient
+from formulas import Case, EnvFn, formula_test
 
 #: Number of directions around the circle in the steepest-ascent test: every half degree.
 N_ANGLES = 720

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import (
     EPS,
@@ -28,6 +27,7 @@ from snippets.foundations.gradient_checking import (
 )
 
 from checks import EXACT_RTOL, GRAD_RTOL
+from formulas import Case, formula_test
 
 
 def quadratic(A: np.ndarray):

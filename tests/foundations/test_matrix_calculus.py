@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import check_layer
 from snippets.foundations.matrix_calculus import (
@@ -32,6 +31,7 @@ from snippets.foundations.matrix_calculus import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, GRAD_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Entrywise tolerance of a Jacobian by central differences against an exact one: the
 #: relative error of eq. (2) of the gradient checking page is about 1e-10 at h = 1e-5.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.vectorisation import (
     gradient_loop,
@@ -20,6 +19,7 @@ from snippets.foundations.vectorisation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 5), (7, 1), (40, 6), (300, 20)]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, Dyn, formula_test
 
 from snippets.losses.classification import (
     bce_grad,
@@ -39,6 +38,7 @@ from snippets.losses.classification import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, formula_test
 
 #: Numbers of examples: a single one, a few, and more than the 64 entries the checker
 #: tests one by one (above that it checks random directions).
@@ -651,7 +651,11 @@ def _signed_envs(rng, loss_fn, grad_fn):
 
 def _margin_envs(rng, loss_fn, grad_fn):
     for env in _multiclass_envs(rng, loss_fn, grad_fn, MARGIN):
-        Z, y = env["Z"], env["y"]
+        Z, y = env["Z"].copy(), env["y"]
+        Z[0, y[0]] = Z[0].max() + 3.0          # one example far inside the margin: no loss
+        env = {**env, "Z": Z, "M": Z.max(axis=1), "loss": _rows(loss_fn, Z, y, MARGIN),
+               "Loss": loss_fn(Z, y, MARGIN), "dZ": grad_fn(Z, y, MARGIN),
+               "dloss/dZ": np.vstack(_rows(grad_fn, Z, y, MARGIN))}
 
         def k_star(e, Z=Z, y=y):
             row = Z[e["i"] - 1].copy()

@@ -19,6 +19,7 @@ from snippets.losses.distributions import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, formula_test
 
 #: (m, C), including one example, two classes, and more entries than the checker's 64.
 SHAPES = [(1, 2), (1, 5), (4, 1), (6, 3), (20, 7)]
@@ -196,3 +197,63 @@ def test_nll_gradients_match_finite_differences(rng, m, C):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/distributions.md"
+
+
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def _envs(rng):
+    m, C = 4, 3
+    P = _softmax(rng.standard_normal((m, C)))
+    Z = rng.standard_normal((m, C))
+    log_Q = log_softmax(Z)
+    y = np.array([0, 2, 1, 2])
+    d_log_q = kl_div_grad(log_Q, P)
+    yield {
+        "m": m, "C": C, "P": P, "Z": Z, "M": Z.max(axis=1), "y": y,
+        # q recomputed from Z wherever Z is, so that d log q / d z can be taken
+        "Q": Dyn(lambda e: np.exp(log_softmax(e["Z"]))),
+        "KL": lambda p, q: kl_div_loss(np.log(q)[None, :], p[None, :]),
+        "loss": np.array([kl_div_loss(log_Q[i:i + 1], P[i:i + 1]) for i in range(m)]),
+        "Loss": kl_div_loss(log_Q, P), "dLoss/dlogq": d_log_q, "dLoss/dlogQ": d_log_q,
+        "dZ": kl_div_logits_grad(Z, P), "__labels__": ("y",), "__ranges__": {"j": "C"}}
+
+
+def _link_envs(rng):
+    for C in (2, 5):
+        p = _softmax(rng.standard_normal(C))
+        q = _softmax(rng.standard_normal(C))
+        log_q = np.log(q)
+        yield {"p": p, "q": q, "C": C,
+               "KL": lambda p, q: kl_div_loss(np.log(q)[None, :], p[None, :]),
+               "H": lambda p, q=None: entropy(p[None, :]) if q is None
+               else soft_cross_entropy_loss(np.log(q)[None, :], p[None, :]),
+               "code_kl": kl_div_loss(log_q[None, :], p[None, :])}
+
+
+def _nll_envs(rng):
+    for env in _envs(rng):
+        log_Q, y = log_softmax(env["Z"]), env["y"]
+        yield {**env, "loss": np.array([nll_loss(log_Q[i:i + 1], y[i:i + 1])
+                                        for i in range(env["m"])]),
+               "dLoss/dlogq": nll_grad(log_Q, y), "dZ": nll_logits_grad(env["Z"], y)}
+
+
+FORMULAS = {
+    "kl": Case(_envs),
+    "kl-grad": Case(_envs),
+    "link": Case(_link_envs),
+    "log-softmax": Case(_envs),
+    "kl-logits": Case(_envs),
+    "nll": Case(_nll_envs),
+    "nll-logits": Case(_nll_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

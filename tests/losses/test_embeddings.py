@@ -21,6 +21,7 @@ from snippets.losses.embeddings import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (m, n): a single pair, a single coordinate, and up to 60 entries, which the checker
 #: compares coordinate by coordinate (the whole gradient at once, in the Euclidean norm).
@@ -314,3 +315,89 @@ ONE = np.ones((1, 2))
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/embeddings.md"
+
+MU = 0.2
+
+
+def _pairs(rng, m=6, n=3):
+    U, V = rng.standard_normal((m, n)), rng.standard_normal((m, n))
+    return U, V
+
+
+def _cosine_envs(rng):
+    U, V = _pairs(rng)
+    dU, dV = cosine_similarity_grad(U, V)
+    for i in range(2):
+        u, v = U[i], V[i]
+        yield {"u": u, "v": v, "n": 3, "m": 6, "c": float(cosine_similarity(U, V)[i]),
+               "u_hat": u / np.linalg.norm(u), "v_hat": v / np.linalg.norm(v),
+               "dc/du": dU[i], "dc/dv": dV[i], "U": U, "V": V,
+               "C_all": cosine_similarity(U, V)}
+
+
+def _cosine_batch_envs(rng):
+    U, V = _pairs(rng)
+    V[3] = U[3] + 0.05 * V[3]                  # a dissimilar pair that is very close: c > mu
+    V[4] = -U[4] + 0.05 * V[4]                 # a dissimilar pair far apart: c <= mu
+    y = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0])
+    c = cosine_similarity(U, V)
+    dU_c, _ = cosine_similarity_grad(U, V)
+    du, dv = cosine_embedding_grad(U, V, y, MU)
+    dloss_dc = np.where(y == 1.0, -1.0, np.where(c > MU, 1.0, 0.0))
+    yield {"U": U, "V": V, "y": y, "c": c, "mu": MU, "m": 6, "dc/du": dU_c,
+           "loss": np.array([cosine_embedding_loss(U[i:i + 1], V[i:i + 1], y[i:i + 1], MU)
+                             for i in range(6)]),
+           "Loss": cosine_embedding_loss(U, V, y, MU), "du": du, "dv": dv,
+           "dloss/dc": dloss_dc}
+    assert np.any((y == -1.0) & (c > MU)) and np.any((y == -1.0) & (c <= MU))
+
+
+def _distance_envs(rng):
+    U, V = _pairs(rng)
+    V[2] = U[2]                                  # a pair at distance 0
+    V[1] = U[1] + 0.1                            # a dissimilar pair closer than the margin
+    d = distance(U, V)
+    dd_du, dd_dv = distance_grad(U, V)
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
+    du, dv = contrastive_grad(U, V, y, 1.5)
+    unit = np.where(d[:, None] > 0, (U - V) / np.where(d > 0, d, 1.0)[:, None], 0.0)
+    # the code's dl_i/dd_i, read back from its gradient: du_i = (1/m) dl_i/dd_i * unit_i
+    dloss_dd = 6 * np.sum(du * unit, axis=1)
+    yield {"U": U, "V": V, "d": d, "dd/du": dd_du, "dd/dv": dd_dv, "y": y, "mu": 1.5,
+           "m": 6, "loss": np.array([contrastive_loss(U[i:i + 1], V[i:i + 1], y[i:i + 1], 1.5)
+                                     for i in range(6)]),
+           "du": du, "dv": dv, "dloss/dd": dloss_dd}
+
+
+def _triplet_envs(rng):
+    U, P = _pairs(rng)
+    N = rng.standard_normal(U.shape)
+    N[1] = U[1] + 10.0                            # an easy triplet: no loss, no gradient
+    d_pos, d_neg = distance(U, P), distance(U, N)
+    du, dp, dn = triplet_margin_grad(U, P, N, MU)
+    yield {"U": U, "V+": P, "V-": N, "d+": d_pos, "d-": d_neg, "mu": MU, "m": 6,
+           "loss": np.array([triplet_margin_loss(U[i:i + 1], P[i:i + 1], N[i:i + 1], MU)
+                             for i in range(6)]),
+           "h": (d_pos - d_neg + MU > 0).astype(float), "du": du, "dv+": dp, "dv-": dn,
+           "E_hat+": (U - P) / d_pos[:, None], "E_hat-": (U - N) / d_neg[:, None]}
+
+
+FORMULAS = {
+    "cosine": Case(lambda rng: ({"U": e["U"], "V": e["V"], "m": 6, "c": e["C_all"]}
+                                for e in _cosine_envs(rng))),
+    "cosine-grad": Case(_cosine_envs),
+    "cosine-embedding": Case(_cosine_batch_envs),
+    "cosine-embedding-grad": Case(_cosine_batch_envs),
+    "distance": Case(_distance_envs),
+    "contrastive": Case(_distance_envs),
+    "contrastive-grad": Case(_distance_envs),
+    "triplet": Case(_triplet_envs),
+    "triplet-grad": Case(_triplet_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

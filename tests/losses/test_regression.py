@@ -32,6 +32,7 @@ from snippets.losses.regression import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Shapes of y_hat: one example, one output per example, several outputs per example.
 SHAPES = [(1,), (7,), (1, 1), (5, 3), (6, 10)]
@@ -372,3 +373,83 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/regression.md"
+
+DELTA, BETA, TAU = 0.8, 0.6, 0.3
+
+
+def _rows(fn, *arrays, **kwargs):
+    """Each example's loss alone: the code on a batch of one."""
+    return np.array([fn(*(a[i:i + 1] for a in arrays), **kwargs) for i in range(len(arrays[0]))])
+
+
+def _pair_envs(rng):
+    # residuals on both sides of delta and beta, and one exact fit (r = 0)
+    y = rng.standard_normal(8)
+    r = np.array([-2.1, -0.7, -0.3, 0.0, 0.2, 0.5, 0.9, 1.8])
+    y_hat = y + r
+    m = y.size
+    yield {"y": y, "y_hat": y_hat, "m": m, "r": r, "u": y - y_hat, "delta": DELTA,
+           "beta": BETA, "tau": TAU,
+           "mse": mse_loss(y_hat, y), "Loss_mse": mse_loss(y_hat, y),
+           "dy_hat_mse": mse_grad(y_hat, y)}
+
+
+def _env_for(rng, loss, grad, **kwargs):
+    for env in _pair_envs(rng):
+        y_hat, y = env["y_hat"], env["y"]
+        yield {**env, "loss": _rows(loss, y_hat, y, **kwargs), "Loss": loss(y_hat, y, **kwargs),
+               "dy_hat": grad(y_hat, y, **kwargs)}
+
+
+def _rmse_envs(rng):
+    for env in _env_for(rng, rmse_loss, rmse_grad):
+        yield {**env, "s": float(np.max(np.abs(env["r"]))), "u": env["mse"],
+               "du/dy_hat": 2.0 / env["m"] * env["r"]}
+
+
+def _log_cosh_scalar_envs(rng):
+    for r in (-3.0, -0.4, 0.0, 0.7, 5.0):
+        yield {"r": r}
+
+
+def _poisson_envs(rng):
+    z = rng.uniform(-1.5, 1.5, size=6)
+    y = np.array([0.0, 1.0, 2.0, 5.0, 3.0, 0.0])
+    yield {"z": z, "y": y, "m": 6, "lam": np.exp(z), "loss": _rows(poisson_nll_loss, z, y),
+           "dz": poisson_nll_grad(z, y)}
+
+
+def _gaussian_envs(rng):
+    y, y_hat = rng.standard_normal(6), rng.standard_normal(6)
+    v = rng.uniform(0.2, 3.0, size=6)
+    yield {"y": y, "y_hat": y_hat, "v": v, "m": 6,
+           "loss": _rows(gaussian_nll_loss, y_hat, y, v),
+           "dy_hat": gaussian_nll_grad(y_hat, y, v), "dv": gaussian_nll_var_grad(y_hat, y, v)}
+
+
+FORMULAS = {
+    "mse": Case(lambda rng: _env_for(rng, mse_loss, mse_grad)),
+    "mae": Case(lambda rng: _env_for(rng, mae_loss, mae_grad)),
+    "mae-grad": Case(lambda rng: _env_for(rng, mae_loss, mae_grad)),
+    "rmse": Case(_rmse_envs),
+    "rmse-grad": Case(_rmse_envs),
+    "huber": Case(lambda rng: _env_for(rng, huber_loss, huber_grad, delta=DELTA)),
+    "huber-grad": Case(lambda rng: _env_for(rng, huber_loss, huber_grad, delta=DELTA)),
+    "smooth-l1": Case(lambda rng: _env_for(rng, smooth_l1_loss, smooth_l1_grad, beta=BETA)),
+    "log-cosh-naive": Case(lambda rng: _env_for(rng, naive_log_cosh_loss, log_cosh_grad)),
+    "log-cosh": Case(_log_cosh_scalar_envs),
+    "log-cosh-grad": Case(lambda rng: _env_for(rng, log_cosh_loss, log_cosh_grad)),
+    "quantile": Case(lambda rng: _env_for(rng, quantile_loss, quantile_grad, tau=TAU)),
+    "quantile-grad": Case(lambda rng: _env_for(rng, quantile_loss, quantile_grad, tau=TAU)),
+    "poisson": Case(_poisson_envs),
+    "poisson-grad": Case(_poisson_envs),
+    "gaussian": Case(_gaussian_envs),
+    "gaussian-grad": Case(_gaussian_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

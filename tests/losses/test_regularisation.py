@@ -18,6 +18,7 @@ from snippets.losses.regularisation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, FnValue, formula_test
 
 #: Shapes of w: one weight, a vector, a weight matrix, more entries than the checker's 64.
 SHAPES = [(1,), (5,), (1, 1), (3, 4), (10, 10)]
@@ -160,3 +161,52 @@ def test_extreme_weights_are_finite_and_warning_free():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/regularisation.md"
+
+LAM, LR, RATIO = 0.3, 0.1, 0.4
+
+
+def _penalty_env(w, penalty, **kwargs):
+    """R bound to the code's penalty with lambda = 1, recomputed wherever w moves."""
+    fn = lambda v: penalty(v, 1.0, **kwargs)          # noqa: E731
+    return {"w": w, "lam": LAM, "lr": LR, "r": RATIO, "n": len(w),
+            "R": Dyn(lambda e: FnValue(fn, fn(e["w"])))}
+
+
+def _l2_envs(rng):
+    w = rng.standard_normal(4)
+    dw = rng.standard_normal(4)
+    yield {**_penalty_env(w, l2_penalty), "dw": dw,
+           "__after__": {"w": weight_decay_step(w, dw, LR, 2 * LAM)}}
+
+
+def _l1_envs(rng):
+    w = np.array([-1.3, 0.0, 0.4, 2.0, 0.0])        # zeros: the kink, where 0 is chosen
+    yield _penalty_env(w, l1_penalty)
+
+
+def _soft_envs(rng):
+    for v in (-2.0, -0.2, 0.0, 0.25, 1.7):
+        yield {"v": np.array([v, -v]), "t": 0.3, "soft": lambda x, t: soft_threshold(
+            np.array([x]), t)[0], "__ranges__": {"j": 2}}
+
+
+def _elastic_envs(rng):
+    w = rng.standard_normal(4)
+    yield _penalty_env(w, elastic_net_penalty, l1_ratio=RATIO)
+
+
+FORMULAS = {
+    "l2": Case(_l2_envs),
+    "weight-decay": Case(_l2_envs),
+    "l1": Case(_l1_envs),
+    "l1-grad": Case(_l1_envs),
+    "soft-threshold": Case(_soft_envs),
+    "elastic-net": Case(_elastic_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.models.logistic_regression import (
@@ -25,6 +24,7 @@ from snippets.models.logistic_regression import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
 

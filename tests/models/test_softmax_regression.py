@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, FnValue, formula_test
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.models import logistic_regression
@@ -27,6 +26,7 @@ from snippets.models.softmax_regression import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, FnValue, formula_test
 
 #: (m, n, C), with a single example, a single feature and a single... pair of classes.
 SHAPES = [(1, 1, 2), (1, 3, 4), (5, 1, 3), (12, 4, 5), (30, 2, 2)]

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, FnValue, formula_test
 
 from snippets.foundations.gradient_checking import central_difference
 from snippets.networks.activations import (
@@ -35,6 +34,7 @@ from snippets.networks.activations import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL
+from formulas import Case, FnValue, formula_test
 
 PAIRS = {
     "sigmoid": (sigmoid, sigmoid_derivative),

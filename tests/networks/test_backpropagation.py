@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.models import linear_regression, logistic_regression, softmax_regression
 from snippets.networks import activations as act
@@ -31,6 +30,7 @@ from snippets.networks.backpropagation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Layer sizes (n_0, n_1, ..., n_L): no hidden layer, then 1, 2 and 3 hidden layers of
 #: different widths, including width 1 and a single input.
@@ -569,8 +569,9 @@ def _example_envs(rng, first_layer=1):
                 env[f"z{layer}"], env[f"a{layer}"] = z[layer], a[layer]
                 env[f"delta{layer}"] = env[f"dloss/dz{layer}"] = delta[layer]
                 env[f"dloss/dW{layer}"], env[f"dloss/db{layer}"] = grads[layer - 1]
-                # dz_k / dW_jk = a_j^(l-1), laid out [k, j]; dz_k / da_j = W_jk, laid out [k, j]
-                env[f"dz{layer}/dW{layer}"] = np.tile(a[layer - 1], (sizes[layer], 1))
+                # dz_k / dW_jk = a_j^(l-1), laid out like W [j, k]; dz_k / da_j = W_jk, a
+                # Jacobian laid out [k, j]
+                env[f"dz{layer}/dW{layer}"] = np.tile(a[layer - 1][:, None], (1, sizes[layer]))
                 env[f"dz{layer}/da{layer - 1}"] = params[layer - 1][0].T
                 if layer < L:
                     env[f"da{layer}/dz{layer}"] = g_prime(z[layer])

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, RandomVar, formula_test
 
 from snippets.models import logistic_regression
 from snippets.networks import backpropagation
@@ -29,6 +28,7 @@ from snippets.networks.initialisation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, RandomVar, formula_test
 
 #: Relative tolerance for a sample variance against its expected value: with N independent
 #: draws the relative standard error of a variance is about sqrt(2 / N); the tests use

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.optimisation.gradient_descent import (
     best_learning_rate,
@@ -18,6 +17,7 @@ from snippets.optimisation.gradient_descent import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 VALLEY_MIN = np.array([2.0, 0.0])
 VALLEY_H = np.diag([2.0, 4.0])   # second derivatives of eq. (2): d2f/dx2 = 2, d2f/dy2 = 4

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.optimisation.gradient_descent import gradient_descent
 from snippets.optimisation.hard_landscapes import (
@@ -22,6 +21,7 @@ from snippets.optimisation.hard_landscapes import (
 from snippets.optimisation.optimisers import momentum_step
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 KAPPAS = [1.0, 10.0, 100.0, 1000.0]
 

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.models import linear_regression as linreg
 from snippets.models import logistic_regression as logreg
@@ -24,6 +23,7 @@ from snippets.optimisation.mini_batch import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 3), (6, 1), (12, 4)]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.optimisation.optimisers import (
     adagrad_step,
@@ -26,6 +25,7 @@ from snippets.optimisation.optimisers import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 TINY_EPS = 1e-14
 ONES = np.ones(2)

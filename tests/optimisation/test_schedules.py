@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formulas import Case, formula_test
 
 from snippets.optimisation.schedules import (
     cosine_annealing,
@@ -15,6 +14,7 @@ from snippets.optimisation.schedules import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL
+from formulas import Case, formula_test
 
 T = np.arange(0, 200)
 
@@ -117,7 +117,7 @@ def test_bad_input_raises_a_clear_error(call, message):
 
 PAGE = "optimisation/schedules.md"
 
-#: Names that differ from the module-level T (the steps of the tests above).
+#: The schedules' settings for the formula checks (T_TOTAL is the page's T).
 LR_MAX, LR_MIN, GAMMA, T_STEP, T_TOTAL, T_W = 0.5, 0.01, 0.7, 4, 20, 5
 
 
