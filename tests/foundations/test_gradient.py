@@ -241,7 +241,7 @@ def _descent_envs(rng):
     for p in POINTS:
         lr = 0.1
         path = descend_valley(p, lr, 1)
-        yield {"x_t": path[0], "x_t+1": path[1], "lr": lr, "grad_f": valley_gradient}
+        yield {"x_t": path[0], "x_t+1": path[1], "lr": lr, "grad_f": valley_gradient, "n": 2}
 
 
 FORMULAS = {

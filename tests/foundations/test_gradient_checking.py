@@ -369,7 +369,7 @@ def _layer_envs(rng):
         s = lambda U, G=G: float(np.sum(G * F(U)))
         J = W.T * (1.0 - np.tanh(V @ W) ** 2)[:, None]      # (2, 3): outputs by inputs
         yield {"V": V, "G": G, "F": F, "s": s, "J": J, "backward": backward,
-               "ds/dV": central_difference(s, V), "__ranges__": {"k": 2}}
+               "ds/dV": central_difference(s, V), "p": 3, "q": 2, "__ranges__": {"k": 2}}
 
 
 FORMULAS = {

@@ -155,6 +155,20 @@ def test_gradient_descent_reaches_the_normal_equation(rng, m, n):
     assert losses[-1] == pytest.approx(mse_loss(predict(X, w_star, b_star), y), rel=1e-9)
 
 
+@pytest.mark.parametrize("m,n", [(1, 1), (7, 3)])
+def test_hessian_is_two_over_m_a_transpose_a_and_semidefinite(rng, m, n):
+    """The Hessian of eq. (2) in theta = (w, b): finite differences of eq. (5), column by
+    column, give (2/m) A^T A, whose quadratic form (2/m)|A v|^2 is never negative."""
+    X, y, w, b = make_problem(rng, m, n)
+    theta = np.append(w, b)
+    grad = lambda t: np.append(*gradient(X, y, t[:-1], t[-1]))   # noqa: E731
+    H_numeric = np.column_stack([
+        central_difference(lambda s, k=k: grad(s)[k], theta) for k in range(n + 1)])
+    A = np.column_stack([X, np.ones(m)])
+    np.testing.assert_allclose(H_numeric, 2 / m * A.T @ A, rtol=1e-7, atol=1e-8)
+    assert np.linalg.eigvalsh(2 / m * A.T @ A)[0] >= -EXACT_ATOL
+
+
 @pytest.mark.parametrize("factor, converges", [(1.9, True), (2.1, False)])
 def test_learning_rate_bound_two_over_lambda_max(rng, factor, converges):
     """Just below 2 / lambda_max the loss falls to its minimum; just above, it blows up."""
@@ -243,7 +257,8 @@ def _normal_envs(rng):
         w, b = normal_equation(X, y)
         dw, db = gradient(X, y, w, b)
         A = np.column_stack([X, np.ones(m)])
-        yield {"A": A, "y": y, "m": m, "theta": np.append(w, b), "dtheta": np.append(dw, db)}
+        yield {"A": A, "y": y, "m": m, "n": n, "theta": np.append(w, b),
+               "dtheta": np.append(dw, db)}
 
 
 FORMULAS = {

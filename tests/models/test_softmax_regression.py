@@ -86,7 +86,8 @@ def test_naive_softmax_overflows_where_the_stable_one_is_exact():
     z = np.array([1000.0, 0.0])
     with pytest.warns(RuntimeWarning):
         naive = naive_softmax(z)
-    assert np.isnan(naive[0])
+    assert np.isnan(naive[0])      # inf / inf
+    assert naive[1] == 0.0         # 1 / inf: log s_2 would be -inf, not nan
     # By hand: the second probability is e^-1000 / (1 + e^-1000), which underflows to 0.
     np.testing.assert_array_equal(softmax(z), [1.0, 0.0])
 
@@ -347,7 +348,7 @@ def _two_class_envs(rng):
         X, y, W, b = make_problem(rng, m, n, 2)
         x = X[0]
         z = x @ W + b
-        yield {"x": x, "z": z, "f": softmax(z), "w_1": W[:, 0], "w_2": W[:, 1], "b": b,
+        yield {"x": x, "z": z, "f": softmax(z), "w_1": W[:, 0], "w_2": W[:, 1], "b": b, "n": n,
                "sigma": logistic_regression.stable_sigmoid}
 
 

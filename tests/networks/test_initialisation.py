@@ -340,7 +340,8 @@ def _net_env(X, y, params, activation):
     Delta2 = backpropagation.output_error(Z2, Y)
     Delta1 = backpropagation.previous_error(Delta2, W2, Z1, activation)
     g, g_prime = HIDDEN[activation]
-    return {"X": X, "Y": Y, "m": X.shape[0], "W1": W1, "b1": b1, "W2": W2, "b2": b2,
+    return {"X": X, "Y": Y, "m": X.shape[0], "n": X.shape[1], "n_1": W1.shape[1], "C": C,
+            "W1": W1, "b1": b1, "W2": W2, "b2": b2,
             "Z1": Z1, "A1": A1, "Z2": Z2, "Y_hat": Y_hat, "Delta1": Delta1, "Delta2": Delta2,
             "dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "g": g, "g'": g_prime,
             "softmax_rows": backpropagation.softmax}

@@ -98,6 +98,18 @@ def test_heavy_ball_roots_have_size_sqrt_beta_for_every_curvature(kappa):
         np.testing.assert_allclose(np.abs(np.linalg.eigvals(M)), factor, rtol=1e-9)
 
 
+@pytest.mark.parametrize("kappa", [4.0, 100.0, 1e4])
+def test_heavy_ball_has_a_double_real_root_at_both_ends(kappa):
+    """Eq. (3): at lambda = 1 and lambda = kappa the discriminant is 0, and the double root
+    is +sqrt(beta) and -sqrt(beta): real, of the same size as the complex roots inside."""
+    lr, beta, factor = heavy_ball_tuning(kappa)
+    c_flat, c_steep = 1.0 + beta - lr * 1.0, 1.0 + beta - lr * kappa
+    assert c_flat == pytest.approx(2.0 * factor, rel=EXACT_RTOL)
+    assert c_steep == pytest.approx(-2.0 * factor, rel=EXACT_RTOL)
+    assert c_flat**2 - 4.0 * beta == pytest.approx(0.0, abs=EXACT_ATOL)
+    assert c_steep**2 - 4.0 * beta == pytest.approx(0.0, abs=EXACT_ATOL)
+
+
 def test_tuned_momentum_is_much_faster_than_tuned_gradient_descent():
     # kappa = 100, 300 updates from (1, 1): gradient descent keeps 0.98^300 ~ 2.5e-3 of its
     # error; momentum's error stays below 2 (t + 1) (9/11)^t |e_0| (a double root adds the t).

@@ -162,6 +162,21 @@ def test_mean_over_a_shuffled_epoch_is_the_full_gradient(rng, model, m, batch_si
     assert db == pytest.approx(db_full, rel=EXACT_RTOL, abs=EXACT_ATOL)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3, 4])
+def test_with_sums_the_epoch_mean_is_b_over_m_of_the_full_gradient(rng, batch_size):
+    """Why eq. (4) needs means: with sum losses the mean batch gradient is B/m times the full."""
+    grad, _, X, y, w, b = make_problem(rng, "linear", 12, 3)
+
+    def sum_grad(X_, y_, w_, b_):      # gradient of the sum of the losses of the rows given
+        dw, db = grad(X_, y_, w_, b_)
+        return dw * X_.shape[0], db * X_.shape[0]
+
+    dw, db = mean_batch_gradient(sum_grad, X, y, w, b, epoch_batches(12, batch_size, rng))
+    dw_full, db_full = sum_grad(X, y, w, b)
+    np.testing.assert_allclose(dw, batch_size / 12 * dw_full, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db == pytest.approx(batch_size / 12 * db_full, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
 def test_unequal_batches_are_not_an_unbiased_epoch_mean(rng):
     """Why eq. (4) needs equal sizes: with sizes 3 and 1 the one-row batch counts 3 times too much."""
     grad, _, X, y, w, b = make_problem(rng, "linear", 4, 2)
@@ -315,7 +330,7 @@ def _batch_envs(rng):
         batch = np.array([4, 0, 2])                 # rows 5, 1 and 3 on the page
         G = per_example_gradients(grad, X, y, w, b)
         losses = np.array([loss(X[i:i + 1], y[i:i + 1], w, b) for i in range(6)])
-        yield {"B": 3, "cal_B": batch + 1, "G": G, "loss": losses,
+        yield {"B": 3, "cal_B": batch + 1, "G": G, "loss": losses, "n": 2,
                "grad_Loss_cal_B": _grad_vector(grad, X, y, w, b, batch),
                "Loss_cal_B": loss(X[batch], y[batch], w, b)}
 
@@ -344,7 +359,7 @@ def _epoch_envs(rng):
                                             np.random.default_rng(5))
         assert n_updates == len(batches)
         np.testing.assert_allclose(w_end, path[-1][0], rtol=EXACT_RTOL, atol=EXACT_ATOL)
-        env = {"lr": lr, "K": len(batches),
+        env = {"lr": lr, "K": len(batches), "n": 2,
                "w": Dyn(lambda e, p=path: p[e["k"] - 1][0]),
                "b": Dyn(lambda e, p=path: p[e["k"] - 1][1]),
                "__after__": {"w": Dyn(lambda e, p=path: p[e["k"]][0]),
@@ -360,7 +375,8 @@ def _mean_envs(rng):
         grad, _, X, y, w, b = make_problem(rng, model, 6, 2)
         batches = epoch_batches(6, 2, rng)
         G = per_example_gradients(grad, X, y, w, b)
-        env = {"K": 3, "B": 2, "m": 6, "G": G, "grad_Loss": np.append(*grad(X, y, w, b)),
+        env = {"K": 3, "B": 2, "m": 6, "n": 2, "G": G,
+               "grad_Loss": np.append(*grad(X, y, w, b)),
                "__ranges__": {"k": "K"}}
         mean = np.append(*mean_batch_gradient(grad, X, y, w, b, batches))
         np.testing.assert_allclose(mean, env["grad_Loss"], rtol=EXACT_RTOL, atol=EXACT_ATOL)
@@ -410,7 +426,7 @@ def _expectation_envs(rng):
         full = G.mean(axis=0)
         np.testing.assert_allclose(mean, full, rtol=EXACT_RTOL, atol=EXACT_ATOL)
         yield {"E": E, "P": P, "grad_Loss_cal_B": grad_B, "grad_Loss": full,
-               "B": B, "m": 5, "G": G}
+               "B": B, "m": 5, "n": 2, "G": G}
 
 
 def _variance_envs(rng):
@@ -423,7 +439,7 @@ def _variance_envs(rng):
         full = G.mean(axis=0)
         D = G - full
         sigma2 = float(np.mean(np.sum(D**2, axis=1)))
-        common = {"grad_Loss": full, "B": B, "m": m, "D": D, "sigma": np.sqrt(sigma2),
+        common = {"grad_Loss": full, "B": B, "m": m, "n": 2, "D": D, "sigma": np.sqrt(sigma2),
                   "__ranges__": {"j": "m"}}
         drawn = list(itertools.product(range(1, m + 1), repeat=B))   # with replacement
         E, P, grad_B = _over_batches(G, drawn)

@@ -251,7 +251,7 @@ def test_adam_under_a_constant_gradient_steps_by_lr_every_time():
 
 
 def test_l2_gradient_matches_finite_differences(rng):
-    """Eq. (9): the gradient of L(theta) + lambda/2 |theta|^2, for L(theta) = |A theta - c|^2."""
+    """Eq. (9): the gradient of L(theta) + omega/2 |theta|^2, for L(theta) = |A theta - c|^2."""
     A, c = rng.normal(size=(5, 3)), rng.normal(size=5)
     loss = lambda th: float(np.sum((A @ th - c) ** 2))
     grad = lambda th: 2.0 * A.T @ (A @ th - c)
@@ -268,11 +268,22 @@ def test_with_sgd_l2_and_decoupled_decay_coincide(rng):
     np.testing.assert_allclose(a, b, rtol=EXACT_RTOL, atol=EXACT_ATOL)
 
 
+def test_with_momentum_l2_and_decay_differ_hand_computed():
+    """The page's numbers: momentum on the L2 gradient of eq. (9) (PyTorch's SGD with
+    momentum and weight_decay) carries the decay in the velocity, unlike eq. (10)."""
+    theta, v = np.array([1.0]), np.array([0.0])
+    for expected in (0.95, 0.8575):        # zero loss gradient, lr 0.1, beta 0.9, omega 0.5
+        theta, v = momentum_step(theta, l2_gradient([0.0], theta, 0.5), v, 0.1, 0.9)
+        assert theta[0] == pytest.approx(expected, rel=EXACT_RTOL)
+    decayed = sgd_weight_decay_step(sgd_weight_decay_step([1.0], [0.0], 0.1, 0.5), [0.0], 0.1, 0.5)
+    assert decayed[0] == pytest.approx(0.9025, rel=EXACT_RTOL)
+
+
 def test_adamw_hand_computed_and_different_from_adam_with_l2():
-    # theta0 = (1, 1), g = (2, -2), lr = 0.1, beta1 = 0.5, beta2 = 0.75, lambda = 0.5.
+    # theta0 = (1, 1), g = (2, -2), lr = 0.1, beta1 = 0.5, beta2 = 0.75, omega = 0.5.
     # AdamW: Adam's first step is 0.1 * (1, -1); decay adds 0.1 * 0.5 * (1, 1):
     #   theta1 = (1 - 0.1 - 0.05, 1 + 0.1 - 0.05) = (0.85, 1.05).
-    # Adam with L2: g + lambda theta = (2.5, -1.5); Adam's first step is lr * sign of it:
+    # Adam with L2: g + omega theta = (2.5, -1.5); Adam's first step is lr * sign of it:
     #   theta1 = (0.9, 1.1) -- the penalty has vanished from the step.
     w_theta, _, _ = adamw_step(ONES, [2.0, -2.0], ZEROS, ZEROS, 1, 0.1, 0.5, 0.75, TINY_EPS, 0.5)
     np.testing.assert_allclose(w_theta, [0.85, 1.05], rtol=EXACT_RTOL)
@@ -384,7 +395,7 @@ def _step_envs(rng, t=3):
         theta = rng.standard_normal(p)
         v, s = rng.standard_normal(p), rng.uniform(0.1, 1.0, p)
         g = _loss_grad(theta)
-        env = {"t": t, "lr": LR, "beta": BETA, "rho": RHO, "epsilon": EPSILON, "lam": DECAY,
+        env = {"t": t, "lr": LR, "beta": BETA, "rho": RHO, "epsilon": EPSILON, "omega": DECAY,
                "beta_1": 0.9, "beta_2": 0.999, "theta_t-1": theta, "v_t-1": v,
                "s_t-1": s, "g_t": g, "v_0": 0.0, "s_0": 0.0, "grad_Loss": _loss_grad}
         yield env
@@ -481,9 +492,9 @@ def _l2_envs(rng):
     for env in _step_envs(rng):
         yield {**env, "theta": env["theta_t-1"],
                "Loss": lambda th: float(np.sum(th**2) - np.sum(np.cos(th))),
-               "Loss_lam": lambda th: float(np.sum(th**2) - np.sum(np.cos(th)))
+               "Loss_omega": lambda th: float(np.sum(th**2) - np.sum(np.cos(th)))
                + DECAY / 2 * float(th @ th),
-               "grad_Loss_lam": lambda th: l2_gradient(_loss_grad(th), th, DECAY)}
+               "grad_Loss_omega": lambda th: l2_gradient(_loss_grad(th), th, DECAY)}
 
 
 def _decay_envs(rng):
