@@ -1470,36 +1470,11 @@ class Evaluator:
         """
         if any(t in (r"\max", r"\min", r"\mathcal") for t in toks):
             return None
-        items = _split_top(toks, lambda ts, i: ts[i] == ",")
-        atoms: list[list[str]] = []
-        if len(items) > 1:
-            atoms = items
-        elif len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) > 1:
-            atoms = [toks]            # one index computed from others: p + u - 1
-        elif any(t.startswith("TEXT:") for t in toks):
+        if len(_split_top(toks, lambda ts, i: ts[i] == ",")) == 1 and \
+                len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) == 1 and \
+                any(t.startswith("TEXT:") for t in toks):
             return None               # eta_{\text{best}}: a name part
-        else:
-            # "ij", "i y_i", "ik", "i k^\ast": split into index atoms
-            ts, k = toks, 0
-            while k < len(ts):
-                t = ts[k]
-                atom = [t]
-                k += 1
-                if t in (r"\hat", r"\tilde", r"\bar") and k < len(ts):
-                    j = _skip_group(ts, k)            # \hat k_i: one decorated symbol
-                    atom += ts[k:j]
-                    k = j
-                while k < len(ts) and ts[k] in ("_", "^"):
-                    atom += [ts[k]]
-                    k += 1
-                    if ts[k] == "{":
-                        j = _skip_group(ts, k)
-                        atom += ts[k:j]
-                        k = j
-                    else:
-                        atom.append(ts[k])
-                        k += 1
-                atoms.append(atom)
+        atoms = _index_atoms(toks)
         out = []
         for atom in atoms:
             if len(atom) == 1 and re.fullmatch(r"\d+", atom[0]):
@@ -2173,17 +2148,23 @@ def _in_script(toks: list[str], k: int) -> bool:
     return False
 
 
-def _index_spellings(toks: list[str]) -> list[str]:
-    """The index atoms of a subscript as written: "ij" -> ["i", "j"], "i y_i" -> ["i", "y_i"]."""
+def _index_atoms(toks: list[str]) -> list[list[str]]:
+    """The index atoms of a subscript: "ij" -> i, j; "i y_i" -> i, y_i; "i, c, s(p-1)+u" by
+    its commas; "t - 1" is one index computed from others; "\\hat k_i" one decorated symbol."""
     items = _split_top(toks, lambda ts, i: ts[i] == ",")
     if len(items) > 1:
-        return [" ".join(it) for it in items]
+        return items
     if len(_split_top(toks[1:], lambda ts, i: ts[i] in ("+", "-"))) > 1:
-        return [" ".join(toks)]       # one computed index, as index_values reads it: t - 1
-    out, k = [], 0
+        return [toks]
+    atoms, k = [], 0
     while k < len(toks):
-        atom = [toks[k]]
+        t = toks[k]
+        atom = [t]
         k += 1
+        if t in (r"\hat", r"\tilde", r"\bar") and k < len(toks):
+            j = _skip_group(toks, k)
+            atom += toks[k:j]
+            k = j
         while k < len(toks) and toks[k] in ("_", "^"):
             atom.append(toks[k])
             k += 1
@@ -2194,8 +2175,13 @@ def _index_spellings(toks: list[str]) -> list[str]:
             else:
                 atom.append(toks[k])
                 k += 1
-        out.append(" ".join(atom))
-    return out
+        atoms.append(atom)
+    return atoms
+
+
+def _index_spellings(toks: list[str]) -> list[str]:
+    """The index atoms of a subscript as written, to compare indices by their names."""
+    return [" ".join(atom) for atom in _index_atoms(toks)]
 
 
 class UnitVector:
