@@ -13,6 +13,146 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)
 _SQUARE_MAX = float(np.sqrt(_FLOAT_MAX))
 
 
+# --8<-- [start:single]
+def sin_of_square(x: np.ndarray) -> np.ndarray:
+    """The composition sin(x^2) of the example after eq. (1)."""
+    x = _check_square(x, "x")
+    return np.sin(x**2)
+
+
+def sin_of_square_derivative(x: np.ndarray) -> np.ndarray:
+    """Its derivative by the chain rule, outer derivative times inner: eq. (1)."""
+    x = _check_square(x, "x")
+    u = x**2                  # inner function g(x)
+    return np.cos(u) * 2 * x  # f'(g(x)) * g'(x)
+# --8<-- [end:single]
+
+
+# --8<-- [start:multivariable]
+def product_along_path(t: np.ndarray) -> np.ndarray:
+    """f(x, y) = x y with x = t^2 and y = sin t, as in the example of eq. (2)."""
+    t = _check_square(t, "t")
+    return t**2 * np.sin(t)
+
+
+def product_along_path_derivative(t: np.ndarray) -> np.ndarray:
+    """df/dt as a sum over the two paths from t to f: eq. (2)."""
+    t = _check_square(t, "t")
+    x, y = t**2, np.sin(t)
+    df_dx, df_dy = y, x                  # partial derivatives of f = x y
+    dx_dt, dy_dt = 2 * t, np.cos(t)
+    return df_dx * dx_dt + df_dy * dy_dt
+# --8<-- [end:multivariable]
+
+
+# --8<-- [start:neuron-forward]
+def neuron_forward(x: np.ndarray, w: np.ndarray, b: float,
+                   y: float) -> tuple[float, float]:
+    """Forward pass of one linear neuron and its squared error: eq. (3).
+
+    Returns (z, loss): the value of every node the backward pass needs, and the loss.
+    """
+    x, w, b, y = _check_neuron_forward(x, w, b, y)
+    z = float(x @ w + b)       # x1 w1 + x2 w2 + ... + b
+    loss = (z - y) ** 2
+    return z, loss
+# --8<-- [end:neuron-forward]
+
+
+# --8<-- [start:neuron-backward]
+def neuron_backward(x: np.ndarray, w: np.ndarray, z: float,
+                    y: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Backward pass of the neuron: forward value times backward value, eq. (4).
+
+    Returns (dx, dw, db), the gradients of the loss, shaped like x, w and b.
+    """
+    x, w, z, y = _check_neuron_backward(x, w, z, y)
+    dz = 2.0 * (z - y)         # backward-pass value at z: dl/dz
+    dw = x * dz                # dz/dw_j = x_j, a forward-pass value
+    dx = w * dz                # dz/dx_j = w_j: the gradient passed down
+    db = dz                    # dz/db = 1
+    return dx, dw, db
+# --8<-- [end:neuron-backward]
+
+
+# --8<-- [start:fan-out]
+def fan_out_forward(x: float) -> tuple[float, float, float]:
+    """Forward pass of the graph where x feeds two nodes: eq. (5). Returns (u, v, l)."""
+    x = _check_fan_out(x)
+    u = x**2
+    v = np.sin(x)
+    out = u * v                # the output l = u v
+    return u, float(v), float(out)
+
+
+def fan_out_backward(x: float, u: float, v: float) -> float:
+    """dl/dx as the sum of the contributions through u and v: eq. (5)."""
+    x, u, v = _check_fan_out_backward(x, u, v)
+    du, dv = v, u              # dl/du and dl/dv for l = u v
+    through_u = 2 * x * du     # (du/dx) (dl/du)
+    through_v = np.cos(x) * dv  # (dv/dx) (dl/dv)
+    return float(through_u + through_v)
+# --8<-- [end:fan-out]
+
+
+# --8<-- [start:logistic]
+def logistic_forward(x: np.ndarray, w: np.ndarray, b: float,
+                     y: float) -> tuple[float, float, float]:
+    """Forward pass of logistic regression on one example: eq. (6).
+
+    Returns (z, a, loss).
+    """
+    x, w, b, y = _check_logistic_forward(x, w, b, y)
+    z = float(x @ w + b)
+    a = _check_not_saturated(float(_sigmoid(z)))
+    loss = -(y * np.log(a) + (1 - y) * np.log(1 - a))
+    return z, a, float(loss)
+
+
+def logistic_backward(x: np.ndarray, a: float, y: float) -> tuple[np.ndarray, float]:
+    """Backward pass, node by node from the loss to w and b: eq. (6).
+
+    Returns (dw, db).
+    """
+    x, a, y = _check_logistic_backward(x, a, y)
+    da = -y / a + (1 - y) / (1 - a)     # d loss / da
+    dz = da * a * (1 - a)               # times da/dz = a (1 - a); simplifies to a - y
+    dw = np.asarray(x, dtype=np.float64) * dz   # times dz/dw_j = x_j
+    db = dz                             # times dz/db = 1
+    return dw, float(db)
+# --8<-- [end:logistic]
+
+
+# --8<-- [start:two-layer]
+def two_layer_forward(x: np.ndarray, w1: np.ndarray, b1: float, w2: float, b2: float,
+                      y: float) -> tuple[float, float, float, float]:
+    """Forward pass of two neurons in a row: eq. (7). Returns (z1, a1, z2, loss)."""
+    x, w1, b1, w2, b2, y = _check_two_layer_forward(x, w1, b1, w2, b2, y)
+    z1 = float(x @ w1 + b1)      # first neuron
+    a1 = float(_sigmoid(z1))     # its activation
+    z2 = w2 * a1 + b2            # second neuron, one input
+    loss = (z2 - y) ** 2
+    return z1, a1, z2, loss
+
+
+def two_layer_backward(x: np.ndarray, w2: float, a1: float, z2: float,
+                       y: float) -> tuple[np.ndarray, float, float, float]:
+    """Backward pass through both neurons: eq. (7). Returns (dw1, db1, dw2, db2)."""
+    x, w2, a1, z2, y = _check_two_layer_backward(x, w2, a1, z2, y)
+    dz2 = 2.0 * (z2 - y)         # dl/dz2
+    dw2 = a1 * dz2               # forward value a1 times backward value dz2
+    db2 = dz2
+    da1 = w2 * dz2               # back through the second neuron
+    dz1 = da1 * a1 * (1 - a1)    # back through the sigmoid
+    dw1 = np.asarray(x, dtype=np.float64) * dz1
+    db1 = dz1
+    return dw1, db1, dw2, db2
+# --8<-- [end:two-layer]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
 def _check_bound(size: float, what: str, limit: float) -> None:
     """Raise ValueError unless size, a bound on an intermediate value, is at most limit."""
     if not size <= limit:
@@ -172,140 +312,3 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     """Sigmoid without overflow: exp of -|z| only."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-# --8<-- [start:single]
-def sin_of_square(x: np.ndarray) -> np.ndarray:
-    """The composition sin(x^2) of the example after eq. (1)."""
-    x = _check_square(x, "x")
-    return np.sin(x**2)
-
-
-def sin_of_square_derivative(x: np.ndarray) -> np.ndarray:
-    """Its derivative by the chain rule, outer derivative times inner: eq. (1)."""
-    x = _check_square(x, "x")
-    u = x**2                  # inner function g(x)
-    return np.cos(u) * 2 * x  # f'(g(x)) * g'(x)
-# --8<-- [end:single]
-
-
-# --8<-- [start:multivariable]
-def product_along_path(t: np.ndarray) -> np.ndarray:
-    """f(x, y) = x y with x = t^2 and y = sin t, as in the example of eq. (2)."""
-    t = _check_square(t, "t")
-    return t**2 * np.sin(t)
-
-
-def product_along_path_derivative(t: np.ndarray) -> np.ndarray:
-    """df/dt as a sum over the two paths from t to f: eq. (2)."""
-    t = _check_square(t, "t")
-    x, y = t**2, np.sin(t)
-    df_dx, df_dy = y, x                  # partial derivatives of f = x y
-    dx_dt, dy_dt = 2 * t, np.cos(t)
-    return df_dx * dx_dt + df_dy * dy_dt
-# --8<-- [end:multivariable]
-
-
-# --8<-- [start:neuron-forward]
-def neuron_forward(x: np.ndarray, w: np.ndarray, b: float,
-                   y: float) -> tuple[float, float]:
-    """Forward pass of one linear neuron and its squared error: eq. (3).
-
-    Returns (z, loss): the value of every node the backward pass needs, and the loss.
-    """
-    x, w, b, y = _check_neuron_forward(x, w, b, y)
-    z = float(x @ w + b)       # x1 w1 + x2 w2 + ... + b
-    loss = (z - y) ** 2
-    return z, loss
-# --8<-- [end:neuron-forward]
-
-
-# --8<-- [start:neuron-backward]
-def neuron_backward(x: np.ndarray, w: np.ndarray, z: float,
-                    y: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Backward pass of the neuron: forward value times backward value, eq. (4).
-
-    Returns (dx, dw, db), the gradients of the loss, shaped like x, w and b.
-    """
-    x, w, z, y = _check_neuron_backward(x, w, z, y)
-    dz = 2.0 * (z - y)         # backward-pass value at z: dl/dz
-    dw = x * dz                # dz/dw_j = x_j, a forward-pass value
-    dx = w * dz                # dz/dx_j = w_j: the gradient passed down
-    db = dz                    # dz/db = 1
-    return dx, dw, db
-# --8<-- [end:neuron-backward]
-
-
-# --8<-- [start:fan-out]
-def fan_out_forward(x: float) -> tuple[float, float, float]:
-    """Forward pass of the graph where x feeds two nodes: eq. (5). Returns (u, v, l)."""
-    x = _check_fan_out(x)
-    u = x**2
-    v = np.sin(x)
-    out = u * v                # the output l = u v
-    return u, float(v), float(out)
-
-
-def fan_out_backward(x: float, u: float, v: float) -> float:
-    """dl/dx as the sum of the contributions through u and v: eq. (5)."""
-    x, u, v = _check_fan_out_backward(x, u, v)
-    du, dv = v, u              # dl/du and dl/dv for l = u v
-    through_u = 2 * x * du     # (du/dx) (dl/du)
-    through_v = np.cos(x) * dv  # (dv/dx) (dl/dv)
-    return float(through_u + through_v)
-# --8<-- [end:fan-out]
-
-
-# --8<-- [start:logistic]
-def logistic_forward(x: np.ndarray, w: np.ndarray, b: float,
-                     y: float) -> tuple[float, float, float]:
-    """Forward pass of logistic regression on one example: eq. (6).
-
-    Returns (z, a, loss).
-    """
-    x, w, b, y = _check_logistic_forward(x, w, b, y)
-    z = float(x @ w + b)
-    a = _check_not_saturated(float(_sigmoid(z)))
-    loss = -(y * np.log(a) + (1 - y) * np.log(1 - a))
-    return z, a, float(loss)
-
-
-def logistic_backward(x: np.ndarray, a: float, y: float) -> tuple[np.ndarray, float]:
-    """Backward pass, node by node from the loss to w and b: eq. (6).
-
-    Returns (dw, db).
-    """
-    x, a, y = _check_logistic_backward(x, a, y)
-    da = -y / a + (1 - y) / (1 - a)     # d loss / da
-    dz = da * a * (1 - a)               # times da/dz = a (1 - a); simplifies to a - y
-    dw = np.asarray(x, dtype=np.float64) * dz   # times dz/dw_j = x_j
-    db = dz                             # times dz/db = 1
-    return dw, float(db)
-# --8<-- [end:logistic]
-
-
-# --8<-- [start:two-layer]
-def two_layer_forward(x: np.ndarray, w1: np.ndarray, b1: float, w2: float, b2: float,
-                      y: float) -> tuple[float, float, float, float]:
-    """Forward pass of two neurons in a row: eq. (7). Returns (z1, a1, z2, loss)."""
-    x, w1, b1, w2, b2, y = _check_two_layer_forward(x, w1, b1, w2, b2, y)
-    z1 = float(x @ w1 + b1)      # first neuron
-    a1 = float(_sigmoid(z1))     # its activation
-    z2 = w2 * a1 + b2            # second neuron, one input
-    loss = (z2 - y) ** 2
-    return z1, a1, z2, loss
-
-
-def two_layer_backward(x: np.ndarray, w2: float, a1: float, z2: float,
-                       y: float) -> tuple[np.ndarray, float, float, float]:
-    """Backward pass through both neurons: eq. (7). Returns (dw1, db1, dw2, db2)."""
-    x, w2, a1, z2, y = _check_two_layer_backward(x, w2, a1, z2, y)
-    dz2 = 2.0 * (z2 - y)         # dl/dz2
-    dw2 = a1 * dz2               # forward value a1 times backward value dz2
-    db2 = dz2
-    da1 = w2 * dz2               # back through the second neuron
-    dz1 = da1 * a1 * (1 - a1)    # back through the sigmoid
-    dw1 = np.asarray(x, dtype=np.float64) * dz1
-    db1 = dz1
-    return dw1, db1, dw2, db2
-# --8<-- [end:two-layer]

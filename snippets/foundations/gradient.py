@@ -18,6 +18,91 @@ H = 1e-5
 PATH_LIMIT = 1e300
 
 
+# --8<-- [start:definition]
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
+                       h: float = H) -> np.ndarray:
+    """Estimate of the gradient, one partial derivative per entry: eq. (1)."""
+    x, h = _check_vector(x, "x").copy(), _check_step(h)
+    grad = np.zeros_like(x)
+    for j in range(x.size):
+        x_j = x[j]
+        x[j] = x_j + h
+        f_plus = f(x)
+        x[j] = x_j - h
+        f_minus = f(x)
+        x[j] = x_j                       # restore: every other variable stays fixed
+        grad[j] = (f_plus - f_minus) / (2 * h)
+    return grad
+# --8<-- [end:definition]
+
+
+# --8<-- [start:valley]
+def valley(p: np.ndarray) -> np.ndarray:
+    """The valley at points p = (x, y), shape (2,) or (..., 2): eq. (2)."""
+    p = _check_points(p, squared=True)
+    x, y = p[..., 0], p[..., 1]
+    return 4.0 + (x - 2.0) ** 2 + 2.0 * y**2
+# --8<-- [end:valley]
+
+
+# --8<-- [start:valley-gradient]
+def valley_gradient(p: np.ndarray) -> np.ndarray:
+    """Gradient of the valley, shaped like p (2,) or (..., 2): eq. (3)."""
+    p = _check_points(p)
+    x, y = p[..., 0], p[..., 1]
+    return np.stack([2.0 * (x - 2.0), 4.0 * y], axis=-1)
+# --8<-- [end:valley-gradient]
+
+
+# --8<-- [start:directional]
+def directional_derivative(grad: np.ndarray, u: np.ndarray) -> float:
+    """Rate of change of f along the unit vector u, from the gradient: eq. (4)."""
+    grad = _check_grad(grad)
+    u = _check_unit(u, grad.size)
+    return float(u @ grad)
+
+
+def directional_derivatives_around(grad: np.ndarray, n_angles: int
+                                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. (4) along n_angles unit vectors around the circle, for a 2-D gradient.
+
+    Returns the angles (n_angles,) and the directional derivatives (n_angles,).
+    """
+    grad, n_angles = _check_around(grad, n_angles)
+    angles = np.linspace(0.0, 2 * np.pi, n_angles, endpoint=False)
+    U = np.stack([np.cos(angles), np.sin(angles)], axis=1)    # (n_angles, 2) unit rows
+    return angles, U @ grad
+# --8<-- [end:directional]
+
+
+# --8<-- [start:steepest]
+def steepest_directions(grad: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Unit directions of steepest ascent and descent, and the top rate: eq. (5)."""
+    grad = _check_nonzero(grad)
+    norm = float(np.linalg.norm(grad))
+    ascent = grad / norm
+    return ascent, -ascent, norm
+# --8<-- [end:steepest]
+
+
+# --8<-- [start:descent]
+def descend_valley(p0: np.ndarray, lr: float, n_steps: int) -> np.ndarray:
+    """Points visited by gradient descent on the valley: eq. (6).
+
+    For one start p0 of shape (2,), the result has shape (n_steps + 1, 2).
+    """
+    _check_descent(p0, lr, n_steps)
+    path = [_check_points(p0)]
+    for _ in range(n_steps):
+        p = path[-1]
+        path.append(p - lr * valley_gradient(p))     # a step against the gradient
+    return np.array(path)
+# --8<-- [end:descent]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
 def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype.kind not in "biuf":
@@ -128,85 +213,3 @@ def _check_descent(p0: np.ndarray, lr: float, n_steps: int) -> None:
                 raise ValueError(f"gradient descent with lr={lr} diverges: within n_steps="
                                  f"{n_steps} the path reaches about 1e{size:.0f}, beyond "
                                  "float64; take fewer steps or a learning rate below 0.5")
-
-
-# --8<-- [start:definition]
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
-                       h: float = H) -> np.ndarray:
-    """Estimate of the gradient, one partial derivative per entry: eq. (1)."""
-    x, h = _check_vector(x, "x").copy(), _check_step(h)
-    grad = np.zeros_like(x)
-    for j in range(x.size):
-        x_j = x[j]
-        x[j] = x_j + h
-        f_plus = f(x)
-        x[j] = x_j - h
-        f_minus = f(x)
-        x[j] = x_j                       # restore: every other variable stays fixed
-        grad[j] = (f_plus - f_minus) / (2 * h)
-    return grad
-# --8<-- [end:definition]
-
-
-# --8<-- [start:valley]
-def valley(p: np.ndarray) -> np.ndarray:
-    """The valley at points p = (x, y), shape (2,) or (..., 2): eq. (2)."""
-    p = _check_points(p, squared=True)
-    x, y = p[..., 0], p[..., 1]
-    return 4.0 + (x - 2.0) ** 2 + 2.0 * y**2
-# --8<-- [end:valley]
-
-
-# --8<-- [start:valley-gradient]
-def valley_gradient(p: np.ndarray) -> np.ndarray:
-    """Gradient of the valley, shaped like p (2,) or (..., 2): eq. (3)."""
-    p = _check_points(p)
-    x, y = p[..., 0], p[..., 1]
-    return np.stack([2.0 * (x - 2.0), 4.0 * y], axis=-1)
-# --8<-- [end:valley-gradient]
-
-
-# --8<-- [start:directional]
-def directional_derivative(grad: np.ndarray, u: np.ndarray) -> float:
-    """Rate of change of f along the unit vector u, from the gradient: eq. (4)."""
-    grad = _check_grad(grad)
-    u = _check_unit(u, grad.size)
-    return float(u @ grad)
-
-
-def directional_derivatives_around(grad: np.ndarray, n_angles: int
-                                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. (4) along n_angles unit vectors around the circle, for a 2-D gradient.
-
-    Returns the angles (n_angles,) and the directional derivatives (n_angles,).
-    """
-    grad, n_angles = _check_around(grad, n_angles)
-    angles = np.linspace(0.0, 2 * np.pi, n_angles, endpoint=False)
-    U = np.stack([np.cos(angles), np.sin(angles)], axis=1)    # (n_angles, 2) unit rows
-    return angles, U @ grad
-# --8<-- [end:directional]
-
-
-# --8<-- [start:steepest]
-def steepest_directions(grad: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Unit directions of steepest ascent and descent, and the top rate: eq. (5)."""
-    grad = _check_nonzero(grad)
-    norm = float(np.linalg.norm(grad))
-    ascent = grad / norm
-    return ascent, -ascent, norm
-# --8<-- [end:steepest]
-
-
-# --8<-- [start:descent]
-def descend_valley(p0: np.ndarray, lr: float, n_steps: int) -> np.ndarray:
-    """Points visited by gradient descent on the valley: eq. (6).
-
-    For one start p0 of shape (2,), the result has shape (n_steps + 1, 2).
-    """
-    _check_descent(p0, lr, n_steps)
-    path = [_check_points(p0)]
-    for _ in range(n_steps):
-        p = path[-1]
-        path.append(p - lr * valley_gradient(p))     # a step against the gradient
-    return np.array(path)
-# --8<-- [end:descent]

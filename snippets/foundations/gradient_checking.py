@@ -28,91 +28,6 @@ MAX_COORDINATES = 64
 EPS = float(np.finfo(np.float64).eps)
 
 
-def _as_float_array(x: np.ndarray, name: str) -> np.ndarray:
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
-        raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
-    x = x.astype(np.float64)
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    return x
-
-
-def _check_same_shape(a: np.ndarray, b: np.ndarray, what: str) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{what}, got shapes {a.shape} and {b.shape}")
-
-
-def _is_positive_number(value: float) -> bool:
-    """True for one real, finite, positive number (not an array, not a string)."""
-    return (np.ndim(value) == 0 and np.asarray(value).dtype.kind in "iuf"
-            and bool(np.isfinite(value) and value > 0))
-
-
-def _check_step(h: float) -> None:
-    if not _is_positive_number(h):
-        raise ValueError(f"the step h must be a positive finite number, got {h!r}")
-
-
-def _check_steps(hs: np.ndarray) -> np.ndarray:
-    hs = _as_float_array(hs, "hs")
-    if hs.ndim != 1 or hs.size == 0 or np.any(hs <= 0):
-        raise ValueError(f"hs must be a non-empty 1-D array of positive steps, got {hs!r}")
-    return hs
-
-
-def _check_nonzero(exact: np.ndarray) -> np.ndarray:
-    if exact.size == 0:
-        raise ValueError(f"x must hold at least one point, got df(x) of shape {exact.shape}")
-    if not np.all(np.isfinite(exact)):
-        raise ValueError(f"df(x) must be finite at every point, got {exact!r}")
-    if np.any(exact == 0):
-        raise ValueError("df(x) must be non-zero at every point to measure a relative error, "
-                         f"got {exact!r}")
-    return exact
-
-
-def _check_positive(value: float, name: str) -> float:
-    if not _is_positive_number(value):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _check_sizes(f_size: float, d2_size: float, d3_size: float,
-                 eps: float) -> tuple[float, float, float, float]:
-    """Four positive numbers for which both steps of eq. (3) are positive floats."""
-    sizes = (_check_positive(f_size, "f_size"), _check_positive(d2_size, "d2_size"),
-             _check_positive(d3_size, "d3_size"), _check_positive(eps, "eps"))
-    f_size, d2_size, d3_size, eps = sizes
-    # Python floats: overflow gives inf and underflow 0, with no warning.
-    ratios = (eps * f_size / d2_size, 3.0 * eps * f_size / d3_size)
-    if not all(0.0 < r < np.inf for r in ratios):
-        raise ValueError(f"eps f_size / d2_size and 3 eps f_size / d3_size must be positive "
-                         f"finite float64 numbers, got {ratios[0]:.3g} and {ratios[1]:.3g}")
-    return sizes
-
-
-def _check_norms(a: np.ndarray, b: np.ndarray) -> None:
-    with np.errstate(over="ignore"):
-        norms = np.linalg.norm(a), np.linalg.norm(b)
-    if not np.all(np.isfinite(norms)):
-        raise ValueError("the lengths of a and b must be finite (entries below about 1e154), "
-                         f"got {norms[0]} and {norms[1]}")
-
-
-def _check_probe(x: np.ndarray, grad: np.ndarray, n_directions: int) -> None:
-    if x.size == 0:
-        raise ValueError(f"x must have at least one entry to check, got shape {x.shape}")
-    with np.errstate(over="ignore"):
-        length = np.linalg.norm(grad)                  # bounds v . grad for unit v
-    if not np.isfinite(length):
-        raise ValueError(f"the length of grad must be finite (entries below about 1e154), "
-                         f"got {length}")
-    if (isinstance(n_directions, bool) or not isinstance(n_directions, int | np.integer)
-            or n_directions < 1):
-        raise ValueError(f"n_directions must be a positive integer, got {n_directions!r}")
-
-
 # --8<-- [start:forward]
 def forward_difference(f: Callable[[np.ndarray], float], x: np.ndarray,
                        h: float = H_FORWARD) -> np.ndarray:
@@ -265,3 +180,91 @@ def complex_step(f: Callable[[np.ndarray], complex], x: np.ndarray,
         z[idx] = x[idx]
     return grad
 # --8<-- [end:complex-step]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _as_float_array(x: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    x = x.astype(np.float64)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite, got {x!r}")
+    return x
+
+
+def _check_same_shape(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{what}, got shapes {a.shape} and {b.shape}")
+
+
+def _is_positive_number(value: float) -> bool:
+    """True for one real, finite, positive number (not an array, not a string)."""
+    return (np.ndim(value) == 0 and np.asarray(value).dtype.kind in "iuf"
+            and bool(np.isfinite(value) and value > 0))
+
+
+def _check_step(h: float) -> None:
+    if not _is_positive_number(h):
+        raise ValueError(f"the step h must be a positive finite number, got {h!r}")
+
+
+def _check_steps(hs: np.ndarray) -> np.ndarray:
+    hs = _as_float_array(hs, "hs")
+    if hs.ndim != 1 or hs.size == 0 or np.any(hs <= 0):
+        raise ValueError(f"hs must be a non-empty 1-D array of positive steps, got {hs!r}")
+    return hs
+
+
+def _check_nonzero(exact: np.ndarray) -> np.ndarray:
+    if exact.size == 0:
+        raise ValueError(f"x must hold at least one point, got df(x) of shape {exact.shape}")
+    if not np.all(np.isfinite(exact)):
+        raise ValueError(f"df(x) must be finite at every point, got {exact!r}")
+    if np.any(exact == 0):
+        raise ValueError("df(x) must be non-zero at every point to measure a relative error, "
+                         f"got {exact!r}")
+    return exact
+
+
+def _check_positive(value: float, name: str) -> float:
+    if not _is_positive_number(value):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _check_sizes(f_size: float, d2_size: float, d3_size: float,
+                 eps: float) -> tuple[float, float, float, float]:
+    """Four positive numbers for which both steps of eq. (3) are positive floats."""
+    sizes = (_check_positive(f_size, "f_size"), _check_positive(d2_size, "d2_size"),
+             _check_positive(d3_size, "d3_size"), _check_positive(eps, "eps"))
+    f_size, d2_size, d3_size, eps = sizes
+    # Python floats: overflow gives inf and underflow 0, with no warning.
+    ratios = (eps * f_size / d2_size, 3.0 * eps * f_size / d3_size)
+    if not all(0.0 < r < np.inf for r in ratios):
+        raise ValueError(f"eps f_size / d2_size and 3 eps f_size / d3_size must be positive "
+                         f"finite float64 numbers, got {ratios[0]:.3g} and {ratios[1]:.3g}")
+    return sizes
+
+
+def _check_norms(a: np.ndarray, b: np.ndarray) -> None:
+    with np.errstate(over="ignore"):
+        norms = np.linalg.norm(a), np.linalg.norm(b)
+    if not np.all(np.isfinite(norms)):
+        raise ValueError("the lengths of a and b must be finite (entries below about 1e154), "
+                         f"got {norms[0]} and {norms[1]}")
+
+
+def _check_probe(x: np.ndarray, grad: np.ndarray, n_directions: int) -> None:
+    if x.size == 0:
+        raise ValueError(f"x must have at least one entry to check, got shape {x.shape}")
+    with np.errstate(over="ignore"):
+        length = np.linalg.norm(grad)                  # bounds v . grad for unit v
+    if not np.isfinite(length):
+        raise ValueError(f"the length of grad must be finite (entries below about 1e154), "
+                         f"got {length}")
+    if (isinstance(n_directions, bool) or not isinstance(n_directions, int | np.integer)
+            or n_directions < 1):
+        raise ValueError(f"n_directions must be a positive integer, got {n_directions!r}")

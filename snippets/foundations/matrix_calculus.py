@@ -14,120 +14,6 @@ import numpy as np
 H = 1e-5
 
 
-def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a)
-    if a.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no inf or nan), got "
-                         f"{np.sum(~np.isfinite(a))} such entries in shape {a.shape}")
-    return a
-
-
-def _check_sizes(what: str, *bounds: np.ndarray) -> None:
-    """Raise ValueError unless every bound (computed from |entries|) is finite."""
-    if not all(np.all(np.isfinite(bound)) for bound in bounds):
-        raise ValueError(f"the entries are too large for float64: {what} must be finite, "
-                         "got inf")
-
-
-def _check_ndim(a: np.ndarray, ndim: int, name: str) -> np.ndarray:
-    a = _check_finite(a, name)
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D array, got shape {a.shape}")
-    return a
-
-
-def _check_point(x: np.ndarray, h: float) -> np.ndarray:
-    """Return x as a non-empty 1-D float array if h is a positive step, or raise."""
-    x = _check_ndim(x, 1, "x")
-    if x.size == 0:
-        raise ValueError(f"x must have at least one entry, got shape {x.shape}")
-    if (np.ndim(h) != 0 or np.asarray(h).dtype.kind not in "iuf"
-            or not (np.isfinite(h) and h > 0)):
-        raise ValueError(f"the step h must be a positive finite number, got {h!r}")
-    return x
-
-
-def _check_vectors(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a, x = _check_ndim(a, 1, "a"), _check_ndim(x, 1, "x")
-    if a.shape != x.shape:
-        raise ValueError(f"a and x must have the same shape (n,), got {a.shape} and {x.shape}")
-    with np.errstate(over="ignore"):
-        _check_sizes("|a| . |x| (a bound on a^T x)", np.abs(a) @ np.abs(x))
-    return a, x
-
-
-def _check_matvec(A: np.ndarray, x: np.ndarray,
-                  square: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    A, x = _check_ndim(A, 2, "A"), _check_ndim(x, 1, "x")
-    if A.shape[1] != x.shape[0] or (square and A.shape[0] != A.shape[1]):
-        kind = "(n, n)" if square else "(q, n)"
-        raise ValueError(f"A must have shape {kind} for x of shape {x.shape}, got {A.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        Ax = np.abs(A) @ np.abs(x)                       # bounds |A x| entry by entry
-        _check_sizes("|A| |x| (a bound on A x)", Ax)
-        if square:                                       # and x^T A x, (A + A^T) x
-            _check_sizes("|x|^T |A| |x| and (|A| + |A|^T) |x|", np.abs(x) @ Ax,
-                         (np.abs(A) + np.abs(A).T) @ np.abs(x))
-    return A, x
-
-
-def _check_least_squares(X: np.ndarray, w: np.ndarray,
-                         y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    X, w, y = _check_ndim(X, 2, "X"), _check_ndim(w, 1, "w"), _check_ndim(y, 1, "y")
-    if w.shape != (X.shape[1],) or y.shape != (X.shape[0],):
-        raise ValueError(f"for X of shape {X.shape}, w must have shape ({X.shape[1]},) and y "
-                         f"shape ({X.shape[0]},); got {w.shape} and {y.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = np.abs(X) @ np.abs(w) + np.abs(y)            # bounds |X w - y| entry by entry
-        _check_sizes("the bound r = |X| |w| + |y| on the residual, r . r and 2 |X|^T r",
-                     r @ r, 2.0 * np.abs(X).T @ r)
-    return X, w, y
-
-
-def _check_trace(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    A, B = _check_ndim(A, 2, "A"), _check_ndim(B, 2, "B")
-    if B.shape != A.shape[::-1]:
-        raise ValueError(f"B must have shape {A.shape[::-1]} for A of shape {A.shape}, "
-                         f"got {B.shape}")
-    with np.errstate(over="ignore"):
-        _check_sizes("the sum of |A_ij B_ji| (a bound on tr(A B))", np.sum(np.abs(A * B.T)))
-    return A, B
-
-
-def _check_matmul(X: np.ndarray, W: np.ndarray,
-                  G: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    X, W = _check_ndim(X, 2, "X"), _check_ndim(W, 2, "W")
-    if X.shape[1] != W.shape[0]:
-        raise ValueError(f"X (m, n_in) and W (n_in, n_out) must share n_in, "
-                         f"got {X.shape} and {W.shape}")
-    G = np.zeros((X.shape[0], W.shape[1])) if G is None else _check_ndim(G, 2, "G")
-    if G.shape != (X.shape[0], W.shape[1]):
-        raise ValueError(f"G must have the shape of Y = X W, {(X.shape[0], W.shape[1])}, "
-                         f"got {G.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        _check_sizes("|X| |W|, |G| |W|^T and |X|^T |G| (bounds on X W, dX and dW)",
-                     np.abs(X) @ np.abs(W), np.abs(G) @ np.abs(W).T, np.abs(X).T @ np.abs(G))
-    return X, W, G
-
-
-def _check_same_shape(a: np.ndarray, b: np.ndarray, what: str) -> None:
-    if np.shape(a) != np.shape(b):
-        raise ValueError(f"{what}, got shapes {np.shape(a)} and {np.shape(b)}")
-
-
-def _check_named(grads: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
-    if not (isinstance(grads, Mapping) and isinstance(params, Mapping)):
-        raise ValueError("grads and params must be dicts from names to arrays, got "
-                         f"{type(grads).__name__} and {type(params).__name__}")
-    missing = [name for name in params if name not in grads]
-    if missing:
-        raise ValueError(f"grads must hold a gradient for every name in params "
-                         f"{list(params)}, got none for {missing}")
-
-
 # --8<-- [start:jacobian]
 def numerical_jacobian(F: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
                        h: float = H) -> np.ndarray:
@@ -319,3 +205,120 @@ def _check_same_rows(X: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarr
     with np.errstate(over="ignore"):
         _check_sizes("|X|^T |G| (a bound on X^T G)", np.abs(X).T @ np.abs(G))
     return X, G
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    a = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no inf or nan), got "
+                         f"{np.sum(~np.isfinite(a))} such entries in shape {a.shape}")
+    return a
+
+
+def _check_sizes(what: str, *bounds: np.ndarray) -> None:
+    """Raise ValueError unless every bound (computed from |entries|) is finite."""
+    if not all(np.all(np.isfinite(bound)) for bound in bounds):
+        raise ValueError(f"the entries are too large for float64: {what} must be finite, "
+                         "got inf")
+
+
+def _check_ndim(a: np.ndarray, ndim: int, name: str) -> np.ndarray:
+    a = _check_finite(a, name)
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {a.shape}")
+    return a
+
+
+def _check_point(x: np.ndarray, h: float) -> np.ndarray:
+    """Return x as a non-empty 1-D float array if h is a positive step, or raise."""
+    x = _check_ndim(x, 1, "x")
+    if x.size == 0:
+        raise ValueError(f"x must have at least one entry, got shape {x.shape}")
+    if (np.ndim(h) != 0 or np.asarray(h).dtype.kind not in "iuf"
+            or not (np.isfinite(h) and h > 0)):
+        raise ValueError(f"the step h must be a positive finite number, got {h!r}")
+    return x
+
+
+def _check_vectors(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a, x = _check_ndim(a, 1, "a"), _check_ndim(x, 1, "x")
+    if a.shape != x.shape:
+        raise ValueError(f"a and x must have the same shape (n,), got {a.shape} and {x.shape}")
+    with np.errstate(over="ignore"):
+        _check_sizes("|a| . |x| (a bound on a^T x)", np.abs(a) @ np.abs(x))
+    return a, x
+
+
+def _check_matvec(A: np.ndarray, x: np.ndarray,
+                  square: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    A, x = _check_ndim(A, 2, "A"), _check_ndim(x, 1, "x")
+    if A.shape[1] != x.shape[0] or (square and A.shape[0] != A.shape[1]):
+        kind = "(n, n)" if square else "(q, n)"
+        raise ValueError(f"A must have shape {kind} for x of shape {x.shape}, got {A.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        Ax = np.abs(A) @ np.abs(x)                       # bounds |A x| entry by entry
+        _check_sizes("|A| |x| (a bound on A x)", Ax)
+        if square:                                       # and x^T A x, (A + A^T) x
+            _check_sizes("|x|^T |A| |x| and (|A| + |A|^T) |x|", np.abs(x) @ Ax,
+                         (np.abs(A) + np.abs(A).T) @ np.abs(x))
+    return A, x
+
+
+def _check_least_squares(X: np.ndarray, w: np.ndarray,
+                         y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X, w, y = _check_ndim(X, 2, "X"), _check_ndim(w, 1, "w"), _check_ndim(y, 1, "y")
+    if w.shape != (X.shape[1],) or y.shape != (X.shape[0],):
+        raise ValueError(f"for X of shape {X.shape}, w must have shape ({X.shape[1]},) and y "
+                         f"shape ({X.shape[0]},); got {w.shape} and {y.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.abs(X) @ np.abs(w) + np.abs(y)            # bounds |X w - y| entry by entry
+        _check_sizes("the bound r = |X| |w| + |y| on the residual, r . r and 2 |X|^T r",
+                     r @ r, 2.0 * np.abs(X).T @ r)
+    return X, w, y
+
+
+def _check_trace(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    A, B = _check_ndim(A, 2, "A"), _check_ndim(B, 2, "B")
+    if B.shape != A.shape[::-1]:
+        raise ValueError(f"B must have shape {A.shape[::-1]} for A of shape {A.shape}, "
+                         f"got {B.shape}")
+    with np.errstate(over="ignore"):
+        _check_sizes("the sum of |A_ij B_ji| (a bound on tr(A B))", np.sum(np.abs(A * B.T)))
+    return A, B
+
+
+def _check_matmul(X: np.ndarray, W: np.ndarray,
+                  G: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X, W = _check_ndim(X, 2, "X"), _check_ndim(W, 2, "W")
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(f"X (m, n_in) and W (n_in, n_out) must share n_in, "
+                         f"got {X.shape} and {W.shape}")
+    G = np.zeros((X.shape[0], W.shape[1])) if G is None else _check_ndim(G, 2, "G")
+    if G.shape != (X.shape[0], W.shape[1]):
+        raise ValueError(f"G must have the shape of Y = X W, {(X.shape[0], W.shape[1])}, "
+                         f"got {G.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        _check_sizes("|X| |W|, |G| |W|^T and |X|^T |G| (bounds on X W, dX and dW)",
+                     np.abs(X) @ np.abs(W), np.abs(G) @ np.abs(W).T, np.abs(X).T @ np.abs(G))
+    return X, W, G
+
+
+def _check_same_shape(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    if np.shape(a) != np.shape(b):
+        raise ValueError(f"{what}, got shapes {np.shape(a)} and {np.shape(b)}")
+
+
+def _check_named(grads: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
+    if not (isinstance(grads, Mapping) and isinstance(params, Mapping)):
+        raise ValueError("grads and params must be dicts from names to arrays, got "
+                         f"{type(grads).__name__} and {type(params).__name__}")
+    missing = [name for name in params if name not in grads]
+    if missing:
+        raise ValueError(f"grads must hold a gradient for every name in params "
+                         f"{list(params)}, got none for {missing}")

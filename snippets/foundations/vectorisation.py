@@ -9,74 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a)
-    if a.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no inf or nan), got "
-                         f"{np.sum(~np.isfinite(a))} such entries in shape {a.shape}")
-    return a
-
-
-def _largest(a: np.ndarray) -> float:
-    """max |a| as a Python float (0 for an empty array), whose products give inf on
-    overflow, with no warning. Two passes over a and no temporary array."""
-    return max(float(np.max(a, initial=0.0)), -float(np.min(a, initial=0.0)))
-
-
-def _check_bound(bound: float, what: str) -> None:
-    if not bound <= np.finfo(np.float64).max:
-        raise ValueError(f"the entries are too large for float64: {what} must be at most "
-                         f"{np.finfo(np.float64).max:.3g}, got {bound:.3g}")
-
-
-def _check_rows(X: np.ndarray, r: np.ndarray,
-                name: str = "r") -> tuple[np.ndarray, np.ndarray]:
-    """Return X (m, n) and r (m,) as floats, or raise ValueError."""
-    X, r = _check_finite(X, "X"), _check_finite(r, name)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got {X.shape}")
-    if r.shape != (X.shape[0],):
-        raise ValueError(f"{name} must have shape ({X.shape[0]},), one entry per row of X, "
-                         f"got {r.shape}")
-    _check_bound(X.shape[0] * _largest(X) * _largest(r), f"m max|X| max|{name}|, a bound on "
-                 f"X^T {name},")
-    return X, r
-
-
-def _check_model(X: np.ndarray, y: np.ndarray, w: np.ndarray,
-                 b: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    X, y = _check_rows(X, y, "y")
-    w = _check_finite(w, "w")
-    if w.shape != (X.shape[1],):
-        raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got {w.shape}")
-    if np.ndim(b) != 0:
-        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    b = float(_check_finite(b, "b"))
-    # S bounds every residual |x_i . w + b - y_i|; the sums of the loss and the gradient
-    # add m terms of size at most 2 S^2 and 2 S max|X|.
-    X_max = _largest(X)
-    S = X_max * _largest(w) * w.size + abs(b) + _largest(y)
-    _check_bound(2 * X.shape[0] * max(S * S, S * X_max, S),
-                 "2 m max(S^2, S max|X|, S) with S = max|X| n max|w| + |b| + max|y|")
-    return X, y, w, b
-
-
-def _is_integer(v: int, smallest: int) -> bool:
-    """True for an int or NumPy integer (not a bool, not an array) of at least smallest."""
-    return (not isinstance(v, bool) and isinstance(v, int | np.integer)
-            and v >= smallest)
-
-
-def _check_size(m: int, n: int, seed: int) -> None:
-    if not (_is_integer(m, 1) and _is_integer(n, 1)):
-        raise ValueError(f"m and n must be positive integers, got m={m!r}, n={n!r}")
-    if not _is_integer(seed, 0):
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-
-
 # --8<-- [start:loss]
 def mse_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> float:
     """Mean squared error of the linear model over m examples: eq. (1)."""
@@ -143,3 +75,74 @@ def make_problem(m: int, n: int, seed: int = 0
     w = rng.standard_normal(n)
     return X, y, w, float(rng.standard_normal())
 # --8<-- [end:problem]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    a = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no inf or nan), got "
+                         f"{np.sum(~np.isfinite(a))} such entries in shape {a.shape}")
+    return a
+
+
+def _largest(a: np.ndarray) -> float:
+    """max |a| as a Python float (0 for an empty array), whose products give inf on
+    overflow, with no warning. Two passes over a and no temporary array."""
+    return max(float(np.max(a, initial=0.0)), -float(np.min(a, initial=0.0)))
+
+
+def _check_bound(bound: float, what: str) -> None:
+    if not bound <= np.finfo(np.float64).max:
+        raise ValueError(f"the entries are too large for float64: {what} must be at most "
+                         f"{np.finfo(np.float64).max:.3g}, got {bound:.3g}")
+
+
+def _check_rows(X: np.ndarray, r: np.ndarray,
+                name: str = "r") -> tuple[np.ndarray, np.ndarray]:
+    """Return X (m, n) and r (m,) as floats, or raise ValueError."""
+    X, r = _check_finite(X, "X"), _check_finite(r, name)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got {X.shape}")
+    if r.shape != (X.shape[0],):
+        raise ValueError(f"{name} must have shape ({X.shape[0]},), one entry per row of X, "
+                         f"got {r.shape}")
+    _check_bound(X.shape[0] * _largest(X) * _largest(r), f"m max|X| max|{name}|, a bound on "
+                 f"X^T {name},")
+    return X, r
+
+
+def _check_model(X: np.ndarray, y: np.ndarray, w: np.ndarray,
+                 b: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    X, y = _check_rows(X, y, "y")
+    w = _check_finite(w, "w")
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got {w.shape}")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
+    b = float(_check_finite(b, "b"))
+    # S bounds every residual |x_i . w + b - y_i|; the sums of the loss and the gradient
+    # add m terms of size at most 2 S^2 and 2 S max|X|.
+    X_max = _largest(X)
+    S = X_max * _largest(w) * w.size + abs(b) + _largest(y)
+    _check_bound(2 * X.shape[0] * max(S * S, S * X_max, S),
+                 "2 m max(S^2, S max|X|, S) with S = max|X| n max|w| + |b| + max|y|")
+    return X, y, w, b
+
+
+def _is_integer(v: int, smallest: int) -> bool:
+    """True for an int or NumPy integer (not a bool, not an array) of at least smallest."""
+    return (not isinstance(v, bool) and isinstance(v, int | np.integer)
+            and v >= smallest)
+
+
+def _check_size(m: int, n: int, seed: int) -> None:
+    if not (_is_integer(m, 1) and _is_integer(n, 1)):
+        raise ValueError(f"m and n must be positive integers, got m={m!r}, n={n!r}")
+    if not _is_integer(seed, 0):
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")

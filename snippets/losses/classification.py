@@ -11,147 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no inf or nan)")
-    return a
-
-
-def _check_pair(z: np.ndarray, y: np.ndarray, name: str, ndims: tuple[int, ...],
-                labels: tuple[float, ...] | None) -> tuple[np.ndarray, np.ndarray]:
-    """z and y as float arrays of one shape, with labels in the given set (or in [0, 1])."""
-    z = _check_finite(z, name)
-    if z.ndim not in ndims or z.size == 0:
-        want = " or ".join(("(m,)", "(m, C)")[d - 1] for d in ndims)
-        raise ValueError(f"{name} must be a non-empty array of shape {want}, got shape {z.shape}")
-    y = _check_finite(y, "y")
-    if y.shape != z.shape:
-        raise ValueError(f"y must have the shape of {name}, {z.shape}, got shape {y.shape}")
-    if labels is None:
-        if np.any((y < 0.0) | (y > 1.0)):
-            raise ValueError(f"targets y must lie in [0, 1], got min {y.min()}, max {y.max()}")
-    else:
-        bad = ~np.isin(y, labels)
-        if np.any(bad):
-            raise ValueError(f"labels must be in {set(labels)}, got {y[bad][:5]}")
-    return z, y
-
-
-def _check_probabilities(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    p, y = _check_pair(p, y, "p", (1,), None)
-    if np.any((p <= 0.0) | (p >= 1.0)):
-        raise ValueError("probabilities p must lie strictly between 0 and 1, where the log is "
-                         f"finite; got min {p.min()}, max {p.max()}. Near 0 or 1, use the "
-                         "logits and bce_with_logits_loss instead")
-    return p, y
-
-
-def _check_soft_binary(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _check_pair(z, y, "z", (1,), None)
-
-
-def _check_multilabel(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _check_pair(z, y, "z", (2,), None)
-
-
-def _check_focal(z: np.ndarray, y: np.ndarray, alpha: float | None,
-                 gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    z, y = _check_pair(z, y, "z", (1, 2), (0.0, 1.0))
-    if alpha is not None and not (np.ndim(alpha) == 0 and 0.0 <= alpha <= 1.0):
-        raise ValueError(f"alpha must be None or a number in [0, 1], got {alpha!r}")
-    _check_gamma(gamma)
-    return z, y
-
-
-def _check_gamma(gamma: float) -> None:
-    if not (np.ndim(gamma) == 0 and np.isfinite(gamma) and gamma >= 0.0):
-        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
-
-
-def _check_signed(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _check_pair(z, y, "z", (1,), (-1.0, 1.0))
-
-
-def _check_exponent(t: np.ndarray) -> None:
-    if np.any(t > _LOG_MAX):
-        raise ValueError(f"the exponential loss overflows float64 where -y z > {_LOG_MAX:.2f}; "
-                         f"got -y z up to {t.max()}: the loss itself is not representable")
-
-
 #: log of the largest float64: e^t is finite for t up to here.
 _LOG_MAX = float(np.log(np.finfo(np.float64).max))
-
-
-def _check_classes(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Logits (m, C) with C >= 2 and y as a one-hot (m, C) float matrix.
-
-    y may be class indices of shape (m,) or one-hot rows of shape (m, C).
-    """
-    z = _check_finite(z, "z")
-    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
-        raise ValueError(f"z must have shape (m, C) with m >= 1 and C >= 2, got shape {z.shape}")
-    m, C = z.shape
-    y = np.asarray(y)
-    if y.shape == (m,):
-        whole = np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)   # no warning on inf
-        if not (np.issubdtype(y.dtype, np.integer) or whole):
-            raise ValueError(f"class indices must be whole numbers, got {y[:5]}")
-        if np.any((y < 0) | (y >= C)):
-            raise ValueError(f"class indices must lie in 0..{C - 1}, got {y[(y < 0) | (y >= C)][:5]}")
-        return z, np.eye(C)[y.astype(int)]
-    if y.shape != (m, C):
-        raise ValueError(f"y must be class indices of shape ({m},) or one-hot rows of shape "
-                         f"({m}, {C}), got shape {y.shape}")
-    y = _check_finite(y, "y")
-    if not (np.all(np.isin(y, (0.0, 1.0))) and np.all(y.sum(axis=1) == 1.0)):
-        raise ValueError("one-hot rows of y must hold a single 1 and zeros elsewhere")
-    return z, y
-
-
-def _check_targets(y: np.ndarray, C: int) -> np.ndarray:
-    """One-hot rows (m, C) from class indices (m,) or one-hot rows (m, C), C >= 2."""
-    if not (isinstance(C, (int, np.integer)) and C >= 2):
-        raise ValueError(f"the number of classes C must be an integer >= 2, got {C!r}")
-    if np.ndim(y) not in (1, 2) or np.shape(y)[0] == 0:
-        raise ValueError(f"y must be class indices of shape (m,) or one-hot rows of shape "
-                         f"(m, {C}) with m >= 1, got shape {np.shape(y)}")
-    return _check_classes(np.zeros((np.shape(y)[0], C)), y)[1]
-
-
-def _check_epsilon(epsilon: float) -> None:
-    if not (np.ndim(epsilon) == 0 and 0.0 <= epsilon <= 1.0):
-        raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
-
-
-def _check_margin(margin: float) -> None:
-    if not (np.ndim(margin) == 0 and np.isfinite(margin) and margin > 0.0):
-        raise ValueError(f"margin must be a finite number > 0, got {margin!r}")
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(z))                   # in (0, 1]: never overflows
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    """log p of each row, by the last line of eq. (7): log1p keeps a tiny log p."""
-    top = np.argmax(z, axis=1)[:, None]                 # one largest entry of each row
-    shifted = z - np.take_along_axis(z, top, axis=1)    # z - M: 0 there, <= 0 elsewhere
-    rest = np.arange(z.shape[1]) != top                 # every entry but that one
-    terms = np.sum(np.exp(shifted), axis=1, keepdims=True, where=rest)
-    return shifted - np.log1p(terms)
-
-
-def _log_rest(log_p: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """log of the summed probability of the wrong classes, by log-sum-exp with log1p."""
-    others = np.where(Y == 1.0, -np.inf, log_p)              # drop the true class
-    top = np.argmax(others, axis=1)[:, None]                 # a wrong class: C >= 2
-    M = np.take_along_axis(others, top, axis=1)
-    rest = (np.arange(log_p.shape[1]) != top) & (Y != 1.0)
-    terms = np.sum(np.exp(others - M), axis=1, keepdims=True, where=rest)
-    return (M + np.log1p(terms))[:, 0]
 
 
 # --8<-- [start:bce]
@@ -454,3 +315,144 @@ def exponential_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     _check_exponent(-y * z)
     return -y * np.exp(-y * z) / z.size
 # --8<-- [end:exponential-grad]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return a
+
+
+def _check_pair(z: np.ndarray, y: np.ndarray, name: str, ndims: tuple[int, ...],
+                labels: tuple[float, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+    """z and y as float arrays of one shape, with labels in the given set (or in [0, 1])."""
+    z = _check_finite(z, name)
+    if z.ndim not in ndims or z.size == 0:
+        want = " or ".join(("(m,)", "(m, C)")[d - 1] for d in ndims)
+        raise ValueError(f"{name} must be a non-empty array of shape {want}, got shape {z.shape}")
+    y = _check_finite(y, "y")
+    if y.shape != z.shape:
+        raise ValueError(f"y must have the shape of {name}, {z.shape}, got shape {y.shape}")
+    if labels is None:
+        if np.any((y < 0.0) | (y > 1.0)):
+            raise ValueError(f"targets y must lie in [0, 1], got min {y.min()}, max {y.max()}")
+    else:
+        bad = ~np.isin(y, labels)
+        if np.any(bad):
+            raise ValueError(f"labels must be in {set(labels)}, got {y[bad][:5]}")
+    return z, y
+
+
+def _check_probabilities(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p, y = _check_pair(p, y, "p", (1,), None)
+    if np.any((p <= 0.0) | (p >= 1.0)):
+        raise ValueError("probabilities p must lie strictly between 0 and 1, where the log is "
+                         f"finite; got min {p.min()}, max {p.max()}. Near 0 or 1, use the "
+                         "logits and bce_with_logits_loss instead")
+    return p, y
+
+
+def _check_soft_binary(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _check_pair(z, y, "z", (1,), None)
+
+
+def _check_multilabel(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _check_pair(z, y, "z", (2,), None)
+
+
+def _check_focal(z: np.ndarray, y: np.ndarray, alpha: float | None,
+                 gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    z, y = _check_pair(z, y, "z", (1, 2), (0.0, 1.0))
+    if alpha is not None and not (np.ndim(alpha) == 0 and 0.0 <= alpha <= 1.0):
+        raise ValueError(f"alpha must be None or a number in [0, 1], got {alpha!r}")
+    _check_gamma(gamma)
+    return z, y
+
+
+def _check_gamma(gamma: float) -> None:
+    if not (np.ndim(gamma) == 0 and np.isfinite(gamma) and gamma >= 0.0):
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
+
+
+def _check_signed(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _check_pair(z, y, "z", (1,), (-1.0, 1.0))
+
+
+def _check_exponent(t: np.ndarray) -> None:
+    if np.any(t > _LOG_MAX):
+        raise ValueError(f"the exponential loss overflows float64 where -y z > {_LOG_MAX:.2f}; "
+                         f"got -y z up to {t.max()}: the loss itself is not representable")
+
+
+def _check_classes(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (m, C) with C >= 2 and y as a one-hot (m, C) float matrix.
+
+    y may be class indices of shape (m,) or one-hot rows of shape (m, C).
+    """
+    z = _check_finite(z, "z")
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
+        raise ValueError(f"z must have shape (m, C) with m >= 1 and C >= 2, got shape {z.shape}")
+    m, C = z.shape
+    y = np.asarray(y)
+    if y.shape == (m,):
+        whole = np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)   # no warning on inf
+        if not (np.issubdtype(y.dtype, np.integer) or whole):
+            raise ValueError(f"class indices must be whole numbers, got {y[:5]}")
+        if np.any((y < 0) | (y >= C)):
+            raise ValueError(f"class indices must lie in 0..{C - 1}, got {y[(y < 0) | (y >= C)][:5]}")
+        return z, np.eye(C)[y.astype(int)]
+    if y.shape != (m, C):
+        raise ValueError(f"y must be class indices of shape ({m},) or one-hot rows of shape "
+                         f"({m}, {C}), got shape {y.shape}")
+    y = _check_finite(y, "y")
+    if not (np.all(np.isin(y, (0.0, 1.0))) and np.all(y.sum(axis=1) == 1.0)):
+        raise ValueError("one-hot rows of y must hold a single 1 and zeros elsewhere")
+    return z, y
+
+
+def _check_targets(y: np.ndarray, C: int) -> np.ndarray:
+    """One-hot rows (m, C) from class indices (m,) or one-hot rows (m, C), C >= 2."""
+    if not (isinstance(C, (int, np.integer)) and C >= 2):
+        raise ValueError(f"the number of classes C must be an integer >= 2, got {C!r}")
+    if np.ndim(y) not in (1, 2) or np.shape(y)[0] == 0:
+        raise ValueError(f"y must be class indices of shape (m,) or one-hot rows of shape "
+                         f"(m, {C}) with m >= 1, got shape {np.shape(y)}")
+    return _check_classes(np.zeros((np.shape(y)[0], C)), y)[1]
+
+
+def _check_epsilon(epsilon: float) -> None:
+    if not (np.ndim(epsilon) == 0 and 0.0 <= epsilon <= 1.0):
+        raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
+
+
+def _check_margin(margin: float) -> None:
+    if not (np.ndim(margin) == 0 and np.isfinite(margin) and margin > 0.0):
+        raise ValueError(f"margin must be a finite number > 0, got {margin!r}")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))                   # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """log p of each row, by the last line of eq. (7): log1p keeps a tiny log p."""
+    top = np.argmax(z, axis=1)[:, None]                 # one largest entry of each row
+    shifted = z - np.take_along_axis(z, top, axis=1)    # z - M: 0 there, <= 0 elsewhere
+    rest = np.arange(z.shape[1]) != top                 # every entry but that one
+    terms = np.sum(np.exp(shifted), axis=1, keepdims=True, where=rest)
+    return shifted - np.log1p(terms)
+
+
+def _log_rest(log_p: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """log of the summed probability of the wrong classes, by log-sum-exp with log1p."""
+    others = np.where(Y == 1.0, -np.inf, log_p)              # drop the true class
+    top = np.argmax(others, axis=1)[:, None]                 # a wrong class: C >= 2
+    M = np.take_along_axis(others, top, axis=1)
+    rest = (np.arange(log_p.shape[1]) != top) & (Y != 1.0)
+    terms = np.sum(np.exp(others - M), axis=1, keepdims=True, where=rest)
+    return (M + np.log1p(terms))[:, 0]

@@ -13,60 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_embeddings(*arrays: np.ndarray) -> list[np.ndarray]:
-    """Float matrices of one shape (m, n), m, n >= 1, all finite; or ValueError."""
-    out = []
-    for name, a in zip(("first", "second", "third"), arrays, strict=False):
-        a = np.asarray(a, dtype=np.float64)
-        if a.ndim != 2 or a.size == 0:
-            raise ValueError(f"the {name} embeddings must be a non-empty (m, n) array, "
-                             f"got shape {a.shape}")
-        if out and a.shape != out[0].shape:
-            raise ValueError(f"the {name} embeddings must have the shape of the first, "
-                             f"{out[0].shape}, got shape {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"the {name} embeddings must be finite (no inf or nan)")
-        out.append(a)
-    return out
-
-
-def _check_labels(y: np.ndarray, m: int, allowed: tuple[float, float]) -> np.ndarray:
-    y = np.asarray(y, dtype=np.float64)
-    if y.shape != (m,):
-        raise ValueError(f"y must have shape ({m},), one label per pair, got shape {y.shape}")
-    bad = ~np.isin(y, allowed)
-    if np.any(bad):
-        raise ValueError(f"labels must be in {set(allowed)}, got {y[bad][:5]}")
-    return y
-
-
-def _check_nonzero(norm: np.ndarray) -> None:
-    if np.any(norm == 0.0):
-        rows = np.flatnonzero(norm == 0.0)[:5]
-        raise ValueError(f"the cosine is undefined for a zero vector; rows {rows} have norm 0")
-
-
-def _check_margin(margin: float, low: float, high: float) -> None:
-    """margin a single finite number in [low, high] (high may be inf), or ValueError."""
-    if not (np.ndim(margin) == 0 and np.isfinite(margin) and low <= margin <= high):
-        where = f"in [{low}, {high}]" if np.isfinite(high) else f">= {low}"
-        raise ValueError(f"margin must be a finite number {where}, got {margin!r}")
-
-
-def _row_norm(x: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row, scaled by its largest entry: no overflow, no underflow."""
-    s = np.max(np.abs(x), axis=1)                         # (m,)
-    safe = np.where(s > 0.0, s, 1.0)
-    return s * np.sqrt(np.sum((x / safe[:, None]) ** 2, axis=1))
-
-
-def _unit(diff: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """diff / d row by row, and 0 in rows where d = 0 (the subgradient used)."""
-    out = np.zeros_like(diff)
-    np.divide(diff, d[:, None], out=out, where=d[:, None] > 0.0)
-    return out
-
-
 # --8<-- [start:cosine]
 def cosine_similarity(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Cosine of the angle between rows u_i and v_i, shape (m,): eq. (1)."""
@@ -183,3 +129,60 @@ def triplet_margin_grad(
     e_neg, _ = distance_grad(u, v_neg)
     return active * (e_pos - e_neg), -active * e_pos, active * e_neg
 # --8<-- [end:triplet-grad]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_embeddings(*arrays: np.ndarray) -> list[np.ndarray]:
+    """Float matrices of one shape (m, n), m, n >= 1, all finite; or ValueError."""
+    out = []
+    for name, a in zip(("first", "second", "third"), arrays, strict=False):
+        a = np.asarray(a, dtype=np.float64)
+        if a.ndim != 2 or a.size == 0:
+            raise ValueError(f"the {name} embeddings must be a non-empty (m, n) array, "
+                             f"got shape {a.shape}")
+        if out and a.shape != out[0].shape:
+            raise ValueError(f"the {name} embeddings must have the shape of the first, "
+                             f"{out[0].shape}, got shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"the {name} embeddings must be finite (no inf or nan)")
+        out.append(a)
+    return out
+
+
+def _check_labels(y: np.ndarray, m: int, allowed: tuple[float, float]) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (m,):
+        raise ValueError(f"y must have shape ({m},), one label per pair, got shape {y.shape}")
+    bad = ~np.isin(y, allowed)
+    if np.any(bad):
+        raise ValueError(f"labels must be in {set(allowed)}, got {y[bad][:5]}")
+    return y
+
+
+def _check_nonzero(norm: np.ndarray) -> None:
+    if np.any(norm == 0.0):
+        rows = np.flatnonzero(norm == 0.0)[:5]
+        raise ValueError(f"the cosine is undefined for a zero vector; rows {rows} have norm 0")
+
+
+def _check_margin(margin: float, low: float, high: float) -> None:
+    """margin a single finite number in [low, high] (high may be inf), or ValueError."""
+    if not (np.ndim(margin) == 0 and np.isfinite(margin) and low <= margin <= high):
+        where = f"in [{low}, {high}]" if np.isfinite(high) else f">= {low}"
+        raise ValueError(f"margin must be a finite number {where}, got {margin!r}")
+
+
+def _row_norm(x: np.ndarray) -> np.ndarray:
+    """Euclidean norm of each row, scaled by its largest entry: no overflow, no underflow."""
+    s = np.max(np.abs(x), axis=1)                         # (m,)
+    safe = np.where(s > 0.0, s, 1.0)
+    return s * np.sqrt(np.sum((x / safe[:, None]) ** 2, axis=1))
+
+
+def _unit(diff: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """diff / d row by row, and 0 in rows where d = 0 (the subgradient used)."""
+    out = np.zeros_like(diff)
+    np.divide(diff, d[:, None], out=out, where=d[:, None] > 0.0)
+    return out

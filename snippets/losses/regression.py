@@ -13,61 +13,6 @@ import numpy as np
 Z_MAX = float(np.log(np.finfo(np.float64).max))
 
 
-def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no inf or nan)")
-    return a
-
-
-def _check_pair(y_hat: np.ndarray, y: np.ndarray,
-                name: str = "y_hat") -> tuple[np.ndarray, np.ndarray]:
-    """Return prediction and target as float arrays of one non-empty shape, or raise."""
-    y_hat, y = _check_finite(y_hat, name), _check_finite(y, "y")
-    if y_hat.size == 0:
-        raise ValueError(f"{name} must be non-empty, got shape {y_hat.shape}")
-    if y_hat.shape != y.shape:
-        raise ValueError(f"{name} and y must have the same shape, got {y_hat.shape} "
-                         f"and {y.shape}")
-    return y_hat, y
-
-
-def _check_positive(value: float, name: str) -> float:
-    if not (np.ndim(value) == 0 and np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _check_tau(tau: float) -> float:
-    if not (np.ndim(tau) == 0 and 0.0 < tau < 1.0):
-        raise ValueError(f"tau must be a number strictly between 0 and 1, got {tau!r}")
-    return float(tau)
-
-
-def _check_poisson(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    z, y = _check_pair(z, y, "z")
-    if np.any(y < 0):
-        raise ValueError(f"Poisson targets y must be >= 0, got min {y.min()}")
-    if np.any(z > Z_MAX):
-        raise ValueError(f"log-rates z must be <= {Z_MAX:.2f}, where exp(z) is finite in "
-                         f"float64; got max {z.max()}")
-    return z, y
-
-
-def _check_gaussian(y_hat: np.ndarray, y: np.ndarray, var: np.ndarray, eps: float,
-                    full: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    if not isinstance(full, (bool, np.bool_)):
-        raise ValueError(f"full must be True or False, got {full!r}")
-    y_hat, y = _check_pair(y_hat, y)
-    var = _check_finite(var, "var")
-    if var.shape != y_hat.shape:
-        raise ValueError(f"var must have the shape of y_hat {y_hat.shape}, got {var.shape}")
-    if np.any(var < 0):
-        raise ValueError("variances var must be >= 0 (below eps they are clamped to "
-                         f"eps), got min {var.min()}")
-    return y_hat, y, var, _check_positive(eps, "eps")
-
-
 # --8<-- [start:mse]
 def mse_loss(y_hat: np.ndarray, y: np.ndarray) -> float:
     """Mean squared error: eq. (1)."""
@@ -253,3 +198,61 @@ def gaussian_nll_var_grad(y_hat: np.ndarray, y: np.ndarray, var: np.ndarray,
     dvar = (v - (y_hat - y) ** 2) / (2.0 * v**2) / y_hat.size
     return np.where(var > eps, dvar, 0.0)
 # --8<-- [end:gaussian-grad]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return a
+
+
+def _check_pair(y_hat: np.ndarray, y: np.ndarray,
+                name: str = "y_hat") -> tuple[np.ndarray, np.ndarray]:
+    """Return prediction and target as float arrays of one non-empty shape, or raise."""
+    y_hat, y = _check_finite(y_hat, name), _check_finite(y, "y")
+    if y_hat.size == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {y_hat.shape}")
+    if y_hat.shape != y.shape:
+        raise ValueError(f"{name} and y must have the same shape, got {y_hat.shape} "
+                         f"and {y.shape}")
+    return y_hat, y
+
+
+def _check_positive(value: float, name: str) -> float:
+    if not (np.ndim(value) == 0 and np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _check_tau(tau: float) -> float:
+    if not (np.ndim(tau) == 0 and 0.0 < tau < 1.0):
+        raise ValueError(f"tau must be a number strictly between 0 and 1, got {tau!r}")
+    return float(tau)
+
+
+def _check_poisson(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z, y = _check_pair(z, y, "z")
+    if np.any(y < 0):
+        raise ValueError(f"Poisson targets y must be >= 0, got min {y.min()}")
+    if np.any(z > Z_MAX):
+        raise ValueError(f"log-rates z must be <= {Z_MAX:.2f}, where exp(z) is finite in "
+                         f"float64; got max {z.max()}")
+    return z, y
+
+
+def _check_gaussian(y_hat: np.ndarray, y: np.ndarray, var: np.ndarray, eps: float,
+                    full: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    if not isinstance(full, (bool, np.bool_)):
+        raise ValueError(f"full must be True or False, got {full!r}")
+    y_hat, y = _check_pair(y_hat, y)
+    var = _check_finite(var, "var")
+    if var.shape != y_hat.shape:
+        raise ValueError(f"var must have the shape of y_hat {y_hat.shape}, got {var.shape}")
+    if np.any(var < 0):
+        raise ValueError("variances var must be >= 0 (below eps they are clamped to "
+                         f"eps), got min {var.min()}")
+    return y_hat, y, var, _check_positive(eps, "eps")

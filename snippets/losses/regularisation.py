@@ -10,34 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_w(w: np.ndarray, name: str = "w") -> np.ndarray:
-    w = np.asarray(w, dtype=np.float64)
-    if w.size == 0:
-        raise ValueError(f"{name} must be non-empty, got shape {w.shape}")
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"{name} must be finite (no inf or nan)")
-    return w
-
-
-def _check_nonneg(value: float, name: str) -> float:
-    if not (np.ndim(value) == 0 and np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_ratio(l1_ratio: float) -> float:
-    if not (np.ndim(l1_ratio) == 0 and 0.0 <= l1_ratio <= 1.0):
-        raise ValueError(f"l1_ratio must be a number in [0, 1], got {l1_ratio!r}")
-    return float(l1_ratio)
-
-
-def _check_step(w: np.ndarray, dw: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray, float]:
-    w, dw = _check_w(w), _check_w(dw, "dw")
-    if dw.shape != w.shape:
-        raise ValueError(f"dw must have the shape of w {w.shape}, got {dw.shape}")
-    return w, dw, _check_nonneg(lr, "lr")
-
-
 # --8<-- [start:l2]
 def l2_penalty(w: np.ndarray, lam: float) -> float:
     """L2 penalty, lam times the sum of squared weights: eq. (1)."""
@@ -105,3 +77,34 @@ def elastic_net_penalty_grad(w: np.ndarray, lam: float,
     w, lam, r = _check_w(w), _check_nonneg(lam, "lam"), _check_ratio(l1_ratio)
     return lam * (r * np.sign(w) + 2.0 * (1.0 - r) * w)
 # --8<-- [end:elastic-net]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_w(w: np.ndarray, name: str = "w") -> np.ndarray:
+    w = np.asarray(w, dtype=np.float64)
+    if w.size == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return w
+
+
+def _check_nonneg(value: float, name: str) -> float:
+    if not (np.ndim(value) == 0 and np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_ratio(l1_ratio: float) -> float:
+    if not (np.ndim(l1_ratio) == 0 and 0.0 <= l1_ratio <= 1.0):
+        raise ValueError(f"l1_ratio must be a number in [0, 1], got {l1_ratio!r}")
+    return float(l1_ratio)
+
+
+def _check_step(w: np.ndarray, dw: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray, float]:
+    w, dw = _check_w(w), _check_w(dw, "dw")
+    if dw.shape != w.shape:
+        raise ValueError(f"dw must have the shape of w {w.shape}, got {dw.shape}")
+    return w, dw, _check_nonneg(lr, "lr")

@@ -26,43 +26,6 @@ POLY_Z_LIMIT = 1e100
 DOUBLE_Z_LIMIT = np.finfo(np.float64).max / 2.0
 
 
-def _check_z(z: np.ndarray, limit: float = np.inf) -> np.ndarray:
-    """Return z as a finite float array (|z| <= limit), or raise ValueError."""
-    try:
-        z = np.asarray(z)
-    except ValueError:            # a ragged nested list
-        raise ValueError("z must be a rectangular array of numbers") from None
-    if z.dtype.kind not in "biuf":
-        raise ValueError(f"z must be an array of real numbers, got dtype {z.dtype}")
-    z = z.astype(np.float64)
-    if not np.all(np.isfinite(z)):
-        raise ValueError(f"z must be finite (no inf or nan), got {z[~np.isfinite(z)][:3]}")
-    if np.any(np.abs(z) > limit):
-        raise ValueError(f"z must have |z| <= {limit:.3g} here (powers of z overflow "
-                         f"beyond), got {z[np.abs(z) > limit][:3]}")
-    return z
-
-
-def _is_real_number(value: object) -> bool:
-    """Whether value is one real number (not an array, a bool or a string) and finite."""
-    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
-            and np.ndim(value) == 0
-            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
-
-
-def _check_positive(value: float, name: str) -> float:
-    if not (_is_real_number(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _check_slope(alpha: float) -> float:
-    """Return the negative-side slope alpha, a finite number >= 0, or raise ValueError."""
-    if not (_is_real_number(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
-    return float(alpha)
-
-
 # --8<-- [start:sigmoid]
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """The sigmoid of eq. (1), in the stable form that only takes exp of -|z|."""
@@ -217,3 +180,43 @@ def silu_derivative(z: np.ndarray) -> np.ndarray:
     s = sigmoid(z)
     return s * (1.0 + _check_z(z) * (1.0 - s))
 # --8<-- [end:silu]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_z(z: np.ndarray, limit: float = np.inf) -> np.ndarray:
+    """Return z as a finite float array (|z| <= limit), or raise ValueError."""
+    try:
+        z = np.asarray(z)
+    except ValueError:            # a ragged nested list
+        raise ValueError("z must be a rectangular array of numbers") from None
+    if z.dtype.kind not in "biuf":
+        raise ValueError(f"z must be an array of real numbers, got dtype {z.dtype}")
+    z = z.astype(np.float64)
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"z must be finite (no inf or nan), got {z[~np.isfinite(z)][:3]}")
+    if np.any(np.abs(z) > limit):
+        raise ValueError(f"z must have |z| <= {limit:.3g} here (powers of z overflow "
+                         f"beyond), got {z[np.abs(z) > limit][:3]}")
+    return z
+
+
+def _is_real_number(value: object) -> bool:
+    """Whether value is one real number (not an array, a bool or a string) and finite."""
+    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
+            and np.ndim(value) == 0
+            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
+
+
+def _check_positive(value: float, name: str) -> float:
+    if not (_is_real_number(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _check_slope(alpha: float) -> float:
+    """Return the negative-side slope alpha, a finite number >= 0, or raise ValueError."""
+    if not (_is_real_number(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    return float(alpha)

@@ -25,155 +25,6 @@ HIDDEN = {
 }
 
 
-def _as_real(v: Array, name: str) -> Array:
-    """Return v as a float array, or raise ValueError if it does not hold real numbers."""
-    try:
-        v = np.asarray(v)
-    except ValueError:            # a ragged nested list
-        raise ValueError(f"{name} must be a rectangular array of numbers") from None
-    if v.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
-    return v.astype(np.float64)
-
-
-def _is_real_number(value: object) -> bool:
-    """Whether value is one finite real number (not an array, a bool or a string)."""
-    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
-            and np.ndim(value) == 0
-            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
-
-
-def _check_number(value: float, name: str, minimum: float = -np.inf) -> float:
-    if not (_is_real_number(value) and value >= minimum):
-        at_least = "" if minimum == -np.inf else f" >= {minimum:g}"
-        raise ValueError(f"{name} must be one finite number{at_least}, got {value!r:.60}")
-    return float(value)
-
-
-def _check_activation(name: str) -> None:
-    if not isinstance(name, str) or name not in HIDDEN:
-        raise ValueError(f"activation must be one of {sorted(HIDDEN)}, got {name!r}")
-
-
-def _check_params(params: Params) -> Params:
-    """Return [(W1, b1), (W2, b2)] as finite float arrays that fit together, or raise."""
-    if not (isinstance(params, (list, tuple)) and len(params) == 2
-            and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in params)):
-        raise ValueError(f"params must be [(W1, b1), (W2, b2)], got {params!r:.60}")
-    (W1, b1), (W2, b2) = ((_as_real(W, f"W{l_}"), _as_real(b, f"b{l_}"))
-                          for l_, (W, b) in enumerate(params, start=1))
-    if W1.ndim != 2 or W2.ndim != 2 or 0 in W1.shape + W2.shape \
-            or W1.shape[1] != W2.shape[0] or b1.shape != (W1.shape[1],) \
-            or b2.shape != (W2.shape[1],):
-        raise ValueError(f"layer shapes do not fit: need W1 (n, n_1), b1 (n_1,), W2 (n_1, C) "
-                         f"and b2 (C,) with n, n_1, C >= 1, got W1 {W1.shape}, b1 {b1.shape}, "
-                         f"W2 {W2.shape}, b2 {b2.shape}")
-    if not all(np.all(np.isfinite(v)) for v in (W1, b1, W2, b2)):
-        raise ValueError("the weights and biases must be finite (no inf or nan)")
-    return [(W1, b1), (W2, b2)]
-
-
-def _check_net(X: Array, params: Params, activation: str) -> tuple[Array, Params]:
-    """Return X (m, n) as floats and the two layers, after checking the activation."""
-    _check_activation(activation)
-    params = _check_params(params)
-    n = params[0][0].shape[0]
-    X = _as_real(X, "X")
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n:
-        raise ValueError(f"X must have shape (m, {n}) with m >= 1, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X must be finite (no inf or nan)")
-    return X, params
-
-
-def _check_data(X: Array, y: Array, params: Params,
-                activation: str) -> tuple[Array, Array, Params]:
-    """Return X (m, n), y (m,) of class indices and the two layers, or raise."""
-    X, params = _check_net(X, params, activation)
-    y, C = _as_real(y, "y"), params[1][0].shape[1]
-    if y.shape != (X.shape[0],) or not np.all(np.isin(y, np.arange(C))):
-        raise ValueError(f"y must hold {X.shape[0]} class indices in 0..{C - 1}, got shape "
-                         f"{y.shape}: {np.ravel(y)[:5]}")
-    return X, y.astype(int), params
-
-
-def _check_size(n: int, name: str) -> None:
-    if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-
-
-def _check_training(lr: float, n_iters: int) -> None:
-    if not (_is_real_number(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    _check_size(n_iters, "n_iters")
-
-
-def _check_symmetry(params: Params, tol: float) -> Params:
-    _check_number(tol, "tol", minimum=0.0)
-    return _check_params(params)
-
-
-def _check_variance(n_in: int, var_W: float, mean_square_a: float) -> None:
-    _check_size(n_in, "n_in")
-    _check_number(var_W, "var_W", minimum=0.0)
-    _check_number(mean_square_a, "mean_square_a", minimum=0.0)
-
-
-def _check_stack(X: Array, Ws: list[Array], activation: str) -> None:
-    """Check X (m, n_0), m >= 1, and weights W1 (n_0, n_1), W2 (n_1, n_2), ..., or raise."""
-    _check_activation(activation)
-    X = _as_real(X, "X")
-    if X.ndim != 2 or X.shape[0] == 0 or not np.all(np.isfinite(X)):
-        raise ValueError(f"X must be a finite 2-D array (m, n_0) with m >= 1, got shape "
-                         f"{X.shape}")
-    if not isinstance(Ws, (list, tuple)) or len(Ws) == 0:
-        raise ValueError(f"Ws must be a non-empty list of weight matrices, got {Ws!r:.60}")
-    n_prev = X.shape[1]
-    for l_, W in enumerate(Ws, start=1):
-        W = _as_real(W, f"W{l_}")
-        if W.ndim != 2 or W.shape[0] != n_prev or W.shape[1] == 0 \
-                or not np.all(np.isfinite(W)):
-            raise ValueError(f"W{l_} must be a finite 2-D array ({n_prev}, n_{l_}) with "
-                             f"n_{l_} >= 1, got shape {W.shape}")
-        n_prev = W.shape[1]
-
-
-def _check_flag(value: bool, name: str) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r:.60}")
-
-
-def _check_units(params: Params, j: int, k: int) -> Params:
-    params = _check_params(params)
-    n1 = params[0][0].shape[1]
-    if not all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) and 0 <= u < n1
-               for u in (j, k)):
-        raise ValueError(f"hidden units must be in 0..{n1 - 1} (integers), got {j!r} and {k!r}")
-    return params
-
-
-def _check_same_networks(params: Params, other: Params) -> tuple[Params, Params]:
-    params, other = _check_params(params), _check_params(other)
-    shapes = [[v.shape for v in layer] for layer in params]
-    if shapes != [[v.shape for v in layer] for layer in other]:
-        raise ValueError(f"params and other must have the same shapes, got {shapes} and "
-                         f"{[[v.shape for v in layer] for layer in other]}")
-    return params, other
-
-
-def _check_logistic(X: Array, y: Array, w: Array,
-                    b: float) -> tuple[Array, Array, Array, float]:
-    X, y, w = _as_real(X, "X"), _as_real(y, "y"), _as_real(w, "w")
-    if X.ndim != 2 or X.shape[0] == 0 or w.shape != (X.shape[1],) or y.shape != (X.shape[0],):
-        raise ValueError(f"need X (m, n), y (m,) and w (n,), got shapes {X.shape}, "
-                         f"{y.shape} and {w.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(w))):
-        raise ValueError("X and w must be finite (no inf or nan)")
-    if not np.all(np.isin(y, (0.0, 1.0))):
-        raise ValueError(f"labels must be 0 or 1, got {y[~np.isin(y, (0.0, 1.0))][:5]}")
-    return X, y, w, _check_number(b, "b")
-
-
 # --8<-- [start:network]
 def forward(X: Array, params: Params, activation: str = "tanh") -> tuple[Array, ...]:
     """Z1, A1 (m, n_1), Z2 and Y_hat (m, C) of the two-layer network of eq. (1)."""
@@ -322,3 +173,155 @@ def midpoint(params: Params, other: Params) -> Params:
     return [(0.5 * (W + V), 0.5 * (b + c))
             for (W, b), (V, c) in zip(params, other, strict=True)]
 # --8<-- [end:swap]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _as_real(v: Array, name: str) -> Array:
+    """Return v as a float array, or raise ValueError if it does not hold real numbers."""
+    try:
+        v = np.asarray(v)
+    except ValueError:            # a ragged nested list
+        raise ValueError(f"{name} must be a rectangular array of numbers") from None
+    if v.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
+    return v.astype(np.float64)
+
+
+def _is_real_number(value: object) -> bool:
+    """Whether value is one finite real number (not an array, a bool or a string)."""
+    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
+            and np.ndim(value) == 0
+            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
+
+
+def _check_number(value: float, name: str, minimum: float = -np.inf) -> float:
+    if not (_is_real_number(value) and value >= minimum):
+        at_least = "" if minimum == -np.inf else f" >= {minimum:g}"
+        raise ValueError(f"{name} must be one finite number{at_least}, got {value!r:.60}")
+    return float(value)
+
+
+def _check_activation(name: str) -> None:
+    if not isinstance(name, str) or name not in HIDDEN:
+        raise ValueError(f"activation must be one of {sorted(HIDDEN)}, got {name!r}")
+
+
+def _check_params(params: Params) -> Params:
+    """Return [(W1, b1), (W2, b2)] as finite float arrays that fit together, or raise."""
+    if not (isinstance(params, (list, tuple)) and len(params) == 2
+            and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in params)):
+        raise ValueError(f"params must be [(W1, b1), (W2, b2)], got {params!r:.60}")
+    (W1, b1), (W2, b2) = ((_as_real(W, f"W{l_}"), _as_real(b, f"b{l_}"))
+                          for l_, (W, b) in enumerate(params, start=1))
+    if W1.ndim != 2 or W2.ndim != 2 or 0 in W1.shape + W2.shape \
+            or W1.shape[1] != W2.shape[0] or b1.shape != (W1.shape[1],) \
+            or b2.shape != (W2.shape[1],):
+        raise ValueError(f"layer shapes do not fit: need W1 (n, n_1), b1 (n_1,), W2 (n_1, C) "
+                         f"and b2 (C,) with n, n_1, C >= 1, got W1 {W1.shape}, b1 {b1.shape}, "
+                         f"W2 {W2.shape}, b2 {b2.shape}")
+    if not all(np.all(np.isfinite(v)) for v in (W1, b1, W2, b2)):
+        raise ValueError("the weights and biases must be finite (no inf or nan)")
+    return [(W1, b1), (W2, b2)]
+
+
+def _check_net(X: Array, params: Params, activation: str) -> tuple[Array, Params]:
+    """Return X (m, n) as floats and the two layers, after checking the activation."""
+    _check_activation(activation)
+    params = _check_params(params)
+    n = params[0][0].shape[0]
+    X = _as_real(X, "X")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n:
+        raise ValueError(f"X must have shape (m, {n}) with m >= 1, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X must be finite (no inf or nan)")
+    return X, params
+
+
+def _check_data(X: Array, y: Array, params: Params,
+                activation: str) -> tuple[Array, Array, Params]:
+    """Return X (m, n), y (m,) of class indices and the two layers, or raise."""
+    X, params = _check_net(X, params, activation)
+    y, C = _as_real(y, "y"), params[1][0].shape[1]
+    if y.shape != (X.shape[0],) or not np.all(np.isin(y, np.arange(C))):
+        raise ValueError(f"y must hold {X.shape[0]} class indices in 0..{C - 1}, got shape "
+                         f"{y.shape}: {np.ravel(y)[:5]}")
+    return X, y.astype(int), params
+
+
+def _check_size(n: int, name: str) -> None:
+    if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1):
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+
+
+def _check_training(lr: float, n_iters: int) -> None:
+    if not (_is_real_number(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    _check_size(n_iters, "n_iters")
+
+
+def _check_symmetry(params: Params, tol: float) -> Params:
+    _check_number(tol, "tol", minimum=0.0)
+    return _check_params(params)
+
+
+def _check_variance(n_in: int, var_W: float, mean_square_a: float) -> None:
+    _check_size(n_in, "n_in")
+    _check_number(var_W, "var_W", minimum=0.0)
+    _check_number(mean_square_a, "mean_square_a", minimum=0.0)
+
+
+def _check_stack(X: Array, Ws: list[Array], activation: str) -> None:
+    """Check X (m, n_0), m >= 1, and weights W1 (n_0, n_1), W2 (n_1, n_2), ..., or raise."""
+    _check_activation(activation)
+    X = _as_real(X, "X")
+    if X.ndim != 2 or X.shape[0] == 0 or not np.all(np.isfinite(X)):
+        raise ValueError(f"X must be a finite 2-D array (m, n_0) with m >= 1, got shape "
+                         f"{X.shape}")
+    if not isinstance(Ws, (list, tuple)) or len(Ws) == 0:
+        raise ValueError(f"Ws must be a non-empty list of weight matrices, got {Ws!r:.60}")
+    n_prev = X.shape[1]
+    for l_, W in enumerate(Ws, start=1):
+        W = _as_real(W, f"W{l_}")
+        if W.ndim != 2 or W.shape[0] != n_prev or W.shape[1] == 0 \
+                or not np.all(np.isfinite(W)):
+            raise ValueError(f"W{l_} must be a finite 2-D array ({n_prev}, n_{l_}) with "
+                             f"n_{l_} >= 1, got shape {W.shape}")
+        n_prev = W.shape[1]
+
+
+def _check_flag(value: bool, name: str) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r:.60}")
+
+
+def _check_units(params: Params, j: int, k: int) -> Params:
+    params = _check_params(params)
+    n1 = params[0][0].shape[1]
+    if not all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) and 0 <= u < n1
+               for u in (j, k)):
+        raise ValueError(f"hidden units must be in 0..{n1 - 1} (integers), got {j!r} and {k!r}")
+    return params
+
+
+def _check_same_networks(params: Params, other: Params) -> tuple[Params, Params]:
+    params, other = _check_params(params), _check_params(other)
+    shapes = [[v.shape for v in layer] for layer in params]
+    if shapes != [[v.shape for v in layer] for layer in other]:
+        raise ValueError(f"params and other must have the same shapes, got {shapes} and "
+                         f"{[[v.shape for v in layer] for layer in other]}")
+    return params, other
+
+
+def _check_logistic(X: Array, y: Array, w: Array,
+                    b: float) -> tuple[Array, Array, Array, float]:
+    X, y, w = _as_real(X, "X"), _as_real(y, "y"), _as_real(w, "w")
+    if X.ndim != 2 or X.shape[0] == 0 or w.shape != (X.shape[1],) or y.shape != (X.shape[0],):
+        raise ValueError(f"need X (m, n), y (m,) and w (n,), got shapes {X.shape}, "
+                         f"{y.shape} and {w.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(w))):
+        raise ValueError("X and w must be finite (no inf or nan)")
+    if not np.all(np.isin(y, (0.0, 1.0))):
+        raise ValueError(f"labels must be 0 or 1, got {y[~np.isin(y, (0.0, 1.0))][:5]}")
+    return X, y, w, _check_number(b, "b")

@@ -11,49 +11,6 @@ from collections.abc import Callable
 import numpy as np
 
 
-def _check_lr(lr: float) -> float:
-    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    return float(lr)
-
-
-def _check_vector(theta: np.ndarray, name: str, size: int | None = None) -> np.ndarray:
-    theta = np.asarray(theta, dtype=np.float64)
-    if theta.ndim != 1 or theta.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {theta.shape}")
-    if size is not None and theta.size != size:
-        raise ValueError(f"{name} must have shape ({size},), got shape {theta.shape}")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError(f"{name} must be finite (no inf or nan), got {theta}")
-    return theta
-
-
-def _check_step(theta: np.ndarray, dtheta: np.ndarray, lr: float) -> tuple[np.ndarray, ...]:
-    theta = _check_vector(theta, "theta")
-    dtheta = _check_vector(dtheta, "dtheta", theta.size)
-    return theta, dtheta, _check_lr(lr)
-
-
-def _check_n_steps(n_steps: int, name: str = "n_steps") -> int:
-    if not (isinstance(n_steps, (int, np.integer)) and n_steps >= 0):
-        raise ValueError(f"{name} must be an integer >= 0, got {n_steps!r}")
-    return int(n_steps)
-
-
-def _check_hessian(H: np.ndarray) -> np.ndarray:
-    H = np.asarray(H, dtype=np.float64)
-    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.size == 0:
-        raise ValueError(f"H must be a square matrix of shape (p, p), got shape {H.shape}")
-    if not np.all(np.isfinite(H)):
-        raise ValueError("H must be finite (no inf or nan)")
-    if not np.allclose(H, H.T, rtol=1e-12, atol=1e-12):
-        raise ValueError("H must be symmetric: a matrix of second derivatives is")
-    if np.linalg.eigvalsh(H)[0] <= 0:
-        raise ValueError("H must be positive definite (all curvatures > 0), "
-                         f"got smallest eigenvalue {np.linalg.eigvalsh(H)[0]}")
-    return H
-
-
 # --8<-- [start:step]
 def gradient_descent_step(theta: np.ndarray, dtheta: np.ndarray,
                           lr: float) -> np.ndarray:
@@ -128,3 +85,49 @@ def best_learning_rate(H: np.ndarray) -> tuple[float, float]:
     low, high = curvatures[0], curvatures[-1]
     return float(2.0 / (low + high)), float((high - low) / (high + low))
 # --8<-- [end:best]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_lr(lr: float) -> float:
+    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def _check_vector(theta: np.ndarray, name: str, size: int | None = None) -> np.ndarray:
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.ndim != 1 or theta.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {theta.shape}")
+    if size is not None and theta.size != size:
+        raise ValueError(f"{name} must have shape ({size},), got shape {theta.shape}")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(f"{name} must be finite (no inf or nan), got {theta}")
+    return theta
+
+
+def _check_step(theta: np.ndarray, dtheta: np.ndarray, lr: float) -> tuple[np.ndarray, ...]:
+    theta = _check_vector(theta, "theta")
+    dtheta = _check_vector(dtheta, "dtheta", theta.size)
+    return theta, dtheta, _check_lr(lr)
+
+
+def _check_n_steps(n_steps: int, name: str = "n_steps") -> int:
+    if not (isinstance(n_steps, (int, np.integer)) and n_steps >= 0):
+        raise ValueError(f"{name} must be an integer >= 0, got {n_steps!r}")
+    return int(n_steps)
+
+
+def _check_hessian(H: np.ndarray) -> np.ndarray:
+    H = np.asarray(H, dtype=np.float64)
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.size == 0:
+        raise ValueError(f"H must be a square matrix of shape (p, p), got shape {H.shape}")
+    if not np.all(np.isfinite(H)):
+        raise ValueError("H must be finite (no inf or nan)")
+    if not np.allclose(H, H.T, rtol=1e-12, atol=1e-12):
+        raise ValueError("H must be symmetric: a matrix of second derivatives is")
+    if np.linalg.eigvalsh(H)[0] <= 0:
+        raise ValueError("H must be positive definite (all curvatures > 0), "
+                         f"got smallest eigenvalue {np.linalg.eigvalsh(H)[0]}")
+    return H

@@ -10,54 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_point(theta: np.ndarray) -> tuple[float, float]:
-    theta = np.asarray(theta, dtype=np.float64)
-    if theta.shape != (2,):
-        raise ValueError(f"theta must be a finite array of shape (2,), got shape {theta.shape}")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError(f"theta must be a finite array of shape (2,), got {theta}")
-    return float(theta[0]), float(theta[1])
-
-
-def _check_rosenbrock(theta: np.ndarray, a: float, b: float) -> tuple[float, float]:
-    """The point (x, y), with a a finite number and b a finite number > 0, or raise."""
-    if not (np.ndim(a) == 0 and np.isfinite(a)):
-        raise ValueError(f"a must be a single finite number, got {a!r}")
-    if not (np.ndim(b) == 0 and np.isfinite(b) and b > 0):
-        raise ValueError(f"b must be a finite number > 0 (the minimum is then unique), "
-                         f"got {b!r}")
-    return _check_point(theta)
-
-
-def _check_kappa(kappa: float) -> float:
-    if not (np.ndim(kappa) == 0 and np.isfinite(kappa) and kappa >= 1):
-        raise ValueError(f"the condition number kappa must be a finite number >= 1, got {kappa!r}")
-    return float(kappa)
-
-
-def _check_curvatures(curvatures: np.ndarray) -> np.ndarray:
-    curvatures = np.asarray(curvatures, dtype=np.float64)
-    if curvatures.ndim != 1 or curvatures.size == 0:
-        raise ValueError("curvatures must be a non-empty 1-D array, got shape "
-                         f"{curvatures.shape}")
-    if not np.all(np.isfinite(curvatures) & (curvatures > 0)):
-        raise ValueError(f"curvatures must be finite numbers > 0, got {curvatures}")
-    return curvatures
-
-
-def _check_lr(lr: float) -> float:
-    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    return float(lr)
-
-
-def _check_w(w: np.ndarray) -> np.ndarray:
-    w = np.asarray(w, dtype=np.float64)
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"w must be finite (no inf or nan), got {w!r}")
-    return w
-
-
 # --8<-- [start:narrow]
 def narrow_valley(theta: np.ndarray, kappa: float) -> float:
     """The valley with curvature 1 along x and kappa across it: eq. (1)."""
@@ -139,3 +91,54 @@ def double_well_derivative(w: np.ndarray) -> np.ndarray:
     w = _check_w(w)
     return w**3 + w**2 - 2.0 * w
 # --8<-- [end:double-well]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_point(theta: np.ndarray) -> tuple[float, float]:
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (2,):
+        raise ValueError(f"theta must be a finite array of shape (2,), got shape {theta.shape}")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(f"theta must be a finite array of shape (2,), got {theta}")
+    return float(theta[0]), float(theta[1])
+
+
+def _check_rosenbrock(theta: np.ndarray, a: float, b: float) -> tuple[float, float]:
+    """The point (x, y), with a a finite number and b a finite number > 0, or raise."""
+    if not (np.ndim(a) == 0 and np.isfinite(a)):
+        raise ValueError(f"a must be a single finite number, got {a!r}")
+    if not (np.ndim(b) == 0 and np.isfinite(b) and b > 0):
+        raise ValueError(f"b must be a finite number > 0 (the minimum is then unique), "
+                         f"got {b!r}")
+    return _check_point(theta)
+
+
+def _check_kappa(kappa: float) -> float:
+    if not (np.ndim(kappa) == 0 and np.isfinite(kappa) and kappa >= 1):
+        raise ValueError(f"the condition number kappa must be a finite number >= 1, got {kappa!r}")
+    return float(kappa)
+
+
+def _check_curvatures(curvatures: np.ndarray) -> np.ndarray:
+    curvatures = np.asarray(curvatures, dtype=np.float64)
+    if curvatures.ndim != 1 or curvatures.size == 0:
+        raise ValueError("curvatures must be a non-empty 1-D array, got shape "
+                         f"{curvatures.shape}")
+    if not np.all(np.isfinite(curvatures) & (curvatures > 0)):
+        raise ValueError(f"curvatures must be finite numbers > 0, got {curvatures}")
+    return curvatures
+
+
+def _check_lr(lr: float) -> float:
+    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def _check_w(w: np.ndarray) -> np.ndarray:
+    w = np.asarray(w, dtype=np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"w must be finite (no inf or nan), got {w!r}")
+    return w

@@ -21,92 +21,6 @@ Loss = Callable[[np.ndarray, np.ndarray, np.ndarray, float], float]
 MAX_SUBSETS = 10**6
 
 
-def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got shape {y.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("X and y must be finite (no inf or nan)")
-    return X, y
-
-
-def _check_model(X: np.ndarray, y: np.ndarray, w: np.ndarray,
-                 b: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """The data, w of shape (n,) and b one number, all finite; or ValueError."""
-    X, y = _check_data(X, y)
-    w = np.asarray(w, dtype=np.float64)
-    if w.shape != (X.shape[1],):
-        raise ValueError(f"w must have shape ({X.shape[1]},), one weight per column of X, "
-                         f"got shape {w.shape}")
-    if np.ndim(b) != 0:
-        raise ValueError(f"b must be a single number, got shape {np.shape(b)}")
-    if not (np.all(np.isfinite(w)) and np.isfinite(b)):
-        raise ValueError(f"w and b must be finite (no inf or nan), got w = {w}, b = {b}")
-    return X, y, w, float(b)
-
-
-def _check_batch(batch: np.ndarray, m: int) -> np.ndarray:
-    batch = np.asarray(batch)
-    if batch.ndim != 1 or batch.size == 0 or not np.issubdtype(batch.dtype, np.integer):
-        raise ValueError(f"a batch must be a non-empty 1-D array of row indices, got {batch!r}")
-    if batch.min() < 0 or batch.max() >= m:
-        raise ValueError(f"batch indices must lie in 0..{m - 1}, got {batch.min()}..{batch.max()}")
-    return batch
-
-
-def _check_batch_size(batch_size: int, m: int) -> int:
-    if not (isinstance(batch_size, (int, np.integer)) and 1 <= batch_size <= m):
-        raise ValueError(f"batch_size must be an integer in 1..m = 1..{m}, got {batch_size!r}")
-    return int(batch_size)
-
-
-def _check_subset_size(batch_size: int, m: int) -> int:
-    """batch_size in 1..m, with C(m, batch_size) small enough to list every batch."""
-    batch_size = _check_batch_size(batch_size, m)
-    if math.comb(m, batch_size) > MAX_SUBSETS:
-        raise ValueError(f"there are C({m}, {batch_size}) = {math.comb(m, batch_size)} batches, "
-                         f"more than the {MAX_SUBSETS} this exact average lists; use fewer rows")
-    return batch_size
-
-
-def _check_positive_int(value: int, name: str) -> int:
-    if not (isinstance(value, (int, np.integer)) and value >= 1):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_lr(lr: float) -> float:
-    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    return float(lr)
-
-
-def _check_partition(batches: list[np.ndarray], m: int) -> None:
-    if len(batches) == 0:
-        raise ValueError("batches must be a non-empty list of arrays of row indices, got none")
-    shapes = [np.shape(batch) for batch in batches]
-    if any(len(shape) != 1 for shape in shapes):
-        raise ValueError(f"each batch must be a 1-D array of row indices, got shapes {shapes}")
-    sizes = {len(batch) for batch in batches}
-    if len(sizes) != 1:
-        raise ValueError(f"the batches must all have one size, got sizes {sorted(sizes)}")
-    rows = np.sort(np.concatenate(batches))
-    if not np.array_equal(rows, np.arange(m)):
-        raise ValueError(f"the batches must use each of the m = {m} rows exactly once")
-
-
-def _check_per_example(G: np.ndarray) -> np.ndarray:
-    G = np.asarray(G, dtype=np.float64)
-    if G.ndim != 2 or G.shape[0] < 2 or G.shape[1] == 0:
-        raise ValueError("per-example gradients must have shape (m, p) with m >= 2 and "
-                         f"p >= 1, got {G.shape}")
-    if not np.all(np.isfinite(G)):
-        raise ValueError("per-example gradients G must be finite (no inf or nan)")
-    return G
-
-
 # --8<-- [start:batch-gradient]
 def batch_gradient(grad: Gradient, X: np.ndarray, y: np.ndarray, w: np.ndarray,
                    b: float, batch: np.ndarray) -> tuple[np.ndarray, float]:
@@ -224,3 +138,92 @@ def batch_variance(G: np.ndarray, batch_size: int) -> float:
     sigma2 = np.mean(np.sum((G - G.mean(axis=0)) ** 2, axis=1))
     return float(sigma2 / batch_size * (m - batch_size) / (m - 1))
 # --8<-- [end:variance]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got shape {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must be finite (no inf or nan)")
+    return X, y
+
+
+def _check_model(X: np.ndarray, y: np.ndarray, w: np.ndarray,
+                 b: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The data, w of shape (n,) and b one number, all finite; or ValueError."""
+    X, y = _check_data(X, y)
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"w must have shape ({X.shape[1]},), one weight per column of X, "
+                         f"got shape {w.shape}")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a single number, got shape {np.shape(b)}")
+    if not (np.all(np.isfinite(w)) and np.isfinite(b)):
+        raise ValueError(f"w and b must be finite (no inf or nan), got w = {w}, b = {b}")
+    return X, y, w, float(b)
+
+
+def _check_batch(batch: np.ndarray, m: int) -> np.ndarray:
+    batch = np.asarray(batch)
+    if batch.ndim != 1 or batch.size == 0 or not np.issubdtype(batch.dtype, np.integer):
+        raise ValueError(f"a batch must be a non-empty 1-D array of row indices, got {batch!r}")
+    if batch.min() < 0 or batch.max() >= m:
+        raise ValueError(f"batch indices must lie in 0..{m - 1}, got {batch.min()}..{batch.max()}")
+    return batch
+
+
+def _check_batch_size(batch_size: int, m: int) -> int:
+    if not (isinstance(batch_size, (int, np.integer)) and 1 <= batch_size <= m):
+        raise ValueError(f"batch_size must be an integer in 1..m = 1..{m}, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _check_subset_size(batch_size: int, m: int) -> int:
+    """batch_size in 1..m, with C(m, batch_size) small enough to list every batch."""
+    batch_size = _check_batch_size(batch_size, m)
+    if math.comb(m, batch_size) > MAX_SUBSETS:
+        raise ValueError(f"there are C({m}, {batch_size}) = {math.comb(m, batch_size)} batches, "
+                         f"more than the {MAX_SUBSETS} this exact average lists; use fewer rows")
+    return batch_size
+
+
+def _check_positive_int(value: int, name: str) -> int:
+    if not (isinstance(value, (int, np.integer)) and value >= 1):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_lr(lr: float) -> float:
+    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def _check_partition(batches: list[np.ndarray], m: int) -> None:
+    if len(batches) == 0:
+        raise ValueError("batches must be a non-empty list of arrays of row indices, got none")
+    shapes = [np.shape(batch) for batch in batches]
+    if any(len(shape) != 1 for shape in shapes):
+        raise ValueError(f"each batch must be a 1-D array of row indices, got shapes {shapes}")
+    sizes = {len(batch) for batch in batches}
+    if len(sizes) != 1:
+        raise ValueError(f"the batches must all have one size, got sizes {sorted(sizes)}")
+    rows = np.sort(np.concatenate(batches))
+    if not np.array_equal(rows, np.arange(m)):
+        raise ValueError(f"the batches must use each of the m = {m} rows exactly once")
+
+
+def _check_per_example(G: np.ndarray) -> np.ndarray:
+    G = np.asarray(G, dtype=np.float64)
+    if G.ndim != 2 or G.shape[0] < 2 or G.shape[1] == 0:
+        raise ValueError("per-example gradients must have shape (m, p) with m >= 2 and "
+                         f"p >= 1, got {G.shape}")
+    if not np.all(np.isfinite(G)):
+        raise ValueError("per-example gradients G must be finite (no inf or nan)")
+    return G

@@ -13,59 +13,6 @@ from collections.abc import Callable
 import numpy as np
 
 
-def _check_vectors(theta: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """Return theta and the others as finite float arrays of theta's shape, or raise."""
-    arrays = [np.asarray(a, dtype=np.float64) for a in (theta, *others)]
-    if arrays[0].size == 0:
-        raise ValueError(f"theta must be non-empty, got shape {arrays[0].shape}")
-    for a in arrays:
-        if a.shape != arrays[0].shape:
-            raise ValueError(f"gradient and state must have the shape of theta, "
-                             f"{arrays[0].shape}, got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError("theta, the gradient and the state must be finite (no inf or nan)")
-    return arrays
-
-
-def _check_lr(lr: float) -> None:
-    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-
-
-def _check_decay(beta: float, name: str) -> None:
-    if not (np.ndim(beta) == 0 and 0.0 <= beta < 1.0):
-        raise ValueError(f"{name} must be a number in [0, 1), got {beta!r}")
-
-
-def _check_eps(eps: float) -> None:
-    if not (np.ndim(eps) == 0 and np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-
-
-def _check_nonnegative(s: np.ndarray) -> None:
-    if np.any(s < 0):
-        raise ValueError("the running sum of squared gradients s must be >= 0")
-
-
-def _check_t(t: int) -> None:
-    if not (isinstance(t, (int, np.integer)) and t >= 1):
-        raise ValueError(f"the step counter t must be an integer >= 1, got {t!r}")
-
-
-def _check_weight_decay(weight_decay: float) -> None:
-    if not (np.ndim(weight_decay) == 0 and np.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
-
-
-def _check_grads(grads: np.ndarray) -> np.ndarray:
-    grads = np.asarray(grads, dtype=np.float64)
-    if grads.ndim < 1 or grads.shape[0] == 0:
-        raise ValueError(f"grads must hold one gradient per step along axis 0, got {grads.shape}")
-    if not np.all(np.isfinite(grads)):
-        raise ValueError("grads must be finite (no inf or nan)")
-    return grads
-
-
 # --8<-- [start:sgd]
 def sgd_step(theta: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray:
     """Plain (stochastic) gradient descent: eq. (1)."""
@@ -205,3 +152,59 @@ def adamw_step(theta: np.ndarray, g: np.ndarray, v: np.ndarray, s: np.ndarray, t
     adam_theta, v, s = adam_step(theta, g, v, s, t, lr, beta1, beta2, eps)
     return adam_theta - lr * weight_decay * theta, v, s
 # --8<-- [end:adamw]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_vectors(theta: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Return theta and the others as finite float arrays of theta's shape, or raise."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in (theta, *others)]
+    if arrays[0].size == 0:
+        raise ValueError(f"theta must be non-empty, got shape {arrays[0].shape}")
+    for a in arrays:
+        if a.shape != arrays[0].shape:
+            raise ValueError(f"gradient and state must have the shape of theta, "
+                             f"{arrays[0].shape}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError("theta, the gradient and the state must be finite (no inf or nan)")
+    return arrays
+
+
+def _check_lr(lr: float) -> None:
+    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+
+
+def _check_decay(beta: float, name: str) -> None:
+    if not (np.ndim(beta) == 0 and 0.0 <= beta < 1.0):
+        raise ValueError(f"{name} must be a number in [0, 1), got {beta!r}")
+
+
+def _check_eps(eps: float) -> None:
+    if not (np.ndim(eps) == 0 and np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+
+
+def _check_nonnegative(s: np.ndarray) -> None:
+    if np.any(s < 0):
+        raise ValueError("the running sum of squared gradients s must be >= 0")
+
+
+def _check_t(t: int) -> None:
+    if not (isinstance(t, (int, np.integer)) and t >= 1):
+        raise ValueError(f"the step counter t must be an integer >= 1, got {t!r}")
+
+
+def _check_weight_decay(weight_decay: float) -> None:
+    if not (np.ndim(weight_decay) == 0 and np.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+
+
+def _check_grads(grads: np.ndarray) -> np.ndarray:
+    grads = np.asarray(grads, dtype=np.float64)
+    if grads.ndim < 1 or grads.shape[0] == 0:
+        raise ValueError(f"grads must hold one gradient per step along axis 0, got {grads.shape}")
+    if not np.all(np.isfinite(grads)):
+        raise ValueError("grads must be finite (no inf or nan)")
+    return grads

@@ -11,39 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_t(t: np.ndarray, last: int | None = None) -> np.ndarray:
-    t = np.asarray(t)
-    if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0):
-        raise ValueError(f"the step t must be an integer >= 0 (or an array of them), got {t!r}")
-    if last is not None and np.any(t > last):
-        raise ValueError(f"the step t must be <= the number of steps {last}, got max {t.max()}")
-    return t
-
-
-def _check_lr(lr: float, name: str = "lr_max") -> float:
-    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
-    return float(lr)
-
-
-def _check_gamma(gamma: float) -> float:
-    if not (np.ndim(gamma) == 0 and 0 < gamma <= 1):
-        raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
-    return float(gamma)
-
-
-def _check_steps(n: int, name: str) -> int:
-    if not (isinstance(n, (int, np.integer)) and n >= 1):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
-
-
-def _check_floor(lr_min: float, lr_max: float) -> float:
-    if not (np.ndim(lr_min) == 0 and 0 <= lr_min <= lr_max):
-        raise ValueError(f"lr_min must be a number in [0, lr_max] = [0, {lr_max}], got {lr_min!r}")
-    return float(lr_min)
-
-
 # --8<-- [start:step-decay]
 def step_decay(t: np.ndarray, lr_max: float, gamma: float,
                step_size: int) -> np.ndarray:
@@ -100,3 +67,39 @@ def warmup_cosine(t: np.ndarray, lr_max: float, lr_min: float, warmup_steps: int
     falling = cosine_annealing(after, lr_max, lr_min, n_steps - warmup_steps)
     return np.where(t < warmup_steps, rising, falling)
 # --8<-- [end:warmup-cosine]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_t(t: np.ndarray, last: int | None = None) -> np.ndarray:
+    t = np.asarray(t)
+    if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0):
+        raise ValueError(f"the step t must be an integer >= 0 (or an array of them), got {t!r}")
+    if last is not None and np.any(t > last):
+        raise ValueError(f"the step t must be <= the number of steps {last}, got max {t.max()}")
+    return t
+
+
+def _check_lr(lr: float, name: str = "lr_max") -> float:
+    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def _check_gamma(gamma: float) -> float:
+    if not (np.ndim(gamma) == 0 and 0 < gamma <= 1):
+        raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
+    return float(gamma)
+
+
+def _check_steps(n: int, name: str) -> int:
+    if not (isinstance(n, (int, np.integer)) and n >= 1):
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _check_floor(lr_min: float, lr_max: float) -> float:
+    if not (np.ndim(lr_min) == 0 and 0 <= lr_min <= lr_max):
+        raise ValueError(f"lr_min must be a number in [0, lr_max] = [0, {lr_max}], got {lr_min!r}")
+    return float(lr_min)
