@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -141,7 +142,7 @@ class _Failures:
         try:
             return renderer().render(tex, display)
         except ValueError as e:
-            self.messages.append(f"  {tex.strip()!r}\n    {e}")
+            self.messages.append(textwrap.indent(tex.strip(), "    ") + f"\n  {e}")
             return fallback
 
 

@@ -53,7 +53,7 @@ def test_a_formula_katex_cannot_render_fails_with_the_page_and_the_formula(hook)
         hook.on_post_page(html, page=page("part/topic.md"), config=None)
     message = str(error.value)
     assert message.startswith("part/topic.md: KaTeX cannot render 2 formula(s)")
-    assert "\\\\notacommand{x}" in message and "Undefined control sequence" in message
+    assert "\n    \\notacommand{x}\n" in message and "Undefined control sequence" in message
     assert "x^" in message
     assert "frac" not in message
 
