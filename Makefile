@@ -17,13 +17,14 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve serve-quick build test test-fast lint chromium constraints clean
+.PHONY: help serve serve-quick build pdf test test-fast lint chromium constraints clean
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
 	@echo "make serve-quick  the same without executing notebooks (fast reload while writing)"
 	@echo "make test       run every test, with coverage of snippets/ enforced at 100%"
 	@echo "make build      build the site into site/ (strict)"
+	@echo "make pdf        build the site and the whole book as one PDF, site/hands-on-gradients.pdf"
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
 	@echo "make lint       ruff over snippets, tests and hooks"
 	@echo "make clean      remove .venv, node_modules, the KaTeX copy and site/"
@@ -65,6 +66,13 @@ serve-quick: $(SITE_STAMP) $(KATEX_STAMP)
 
 build: $(SITE_STAMP) $(KATEX_STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# The whole site as one PDF, printed from the built pages by headless Chromium
+# (scripts/book_pdf.py) into the built site, beside the home page that links to it.
+# It uses the test packages (Playwright, pypdf) and the Chromium of the browser test.
+pdf: $(TEST_STAMP) $(KATEX_STAMP) chromium
+	BOOK_PDF=true $(BIN)/mkdocs build --strict --site-dir site
+	$(BIN)/python scripts/book_pdf.py site site/hands-on-gradients.pdf
 
 chromium:
 	@sh scripts/ensure-chromium.sh
