@@ -159,7 +159,7 @@ def chapter_html(site: Path, chapter: Chapter, slugs: dict[str, str],
         styles.setdefault(style.decode(), None)
         style.decompose()
     for junk in article.select("script, a.headerlink, a.anchor-link, .md-content__button, "
-                               ".md-source-file, .book-pdf-note"):
+                               ".md-source-file, .book-pdf-note, .zeroclipboard-container, clipboard-copy"):
         junk.decompose()                     # .book-pdf-note: the home page's link to this PDF
     h1 = article.find("h1")
     chapter.title = h1.get_text(" ", strip=True) if h1 else chapter.src
