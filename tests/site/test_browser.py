@@ -1,8 +1,10 @@
 """Open the built site in headless Chromium, served on 127.0.0.1, as a reader would.
 
-For every page: no console error, no request to any other host, and every formula rendered
-by KaTeX (no raw TeX left in the text, no KaTeX error element). Then the same after instant
-navigation, which swaps the page content without reloading the page.
+For every page: no console error, no request to any other host, no math script loaded, and
+every formula rendered by KaTeX (no raw TeX left in the text, no KaTeX error element). Then the
+same after instant navigation, which swaps the page content without reloading the page. The
+math is rendered when the site is built, so every page is also opened with JavaScript off and
+must show every display formula of its source, typeset.
 
 Chromium comes from the system (Debian's chromium package; `make test` installs it when it
 can). Playwright only drives it and never downloads a browser of its own.
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,14 +39,13 @@ MATH_STATE = r"""
   const root = document.querySelector("article") || document.body;
   const arithmatex = [...root.querySelectorAll(".arithmatex")];
   const skip = ".katex, pre, code, script, style, .md-clipboard, .clipboard-copy-txt, .jp-CodeCell";
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
-  });
+  // No filter callback: with JavaScript off, the page cannot call back into this script.
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const raw = [];
   const tex = /\\[()[\]]|\$\$|\$[^$\s][^$]*\$|\\(frac|mathbf|nabla|partial|sum|tag|begin|hat)\b/;
   while (walker.nextNode()) {
     const text = walker.currentNode.nodeValue;
-    if (tex.test(text)) raw.push(text.trim().slice(0, 80));
+    if (tex.test(text) && !walker.currentNode.parentElement.closest(skip)) raw.push(text.trim().slice(0, 80));
   }
   return {
     arithmatex: arithmatex.length,
@@ -107,11 +110,13 @@ class Reader:
                                            service_workers="block")
         self.errors: list[str] = []
         self.remote: list[str] = []
+        self.scripts: list[str] = []
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: r.resource_type == "script" and self.scripts.append(r.url))
 
     def _route(self, route):
         url = route.request.url
@@ -144,17 +149,30 @@ def assert_math_rendered(state: dict, where: str, expect_math: bool):
         assert state["rendered"] > 0, f"{where}: no rendered formula"
 
 
-def pages_with_math(site: Path) -> set[str]:
-    from pages import DOCS, markdown_pages, notebook_markdown, notebooks
+def url_of(source: Path) -> str:
+    """The page's URL relative to the site: docs/a/b.md -> a/b/, docs/a/index.md -> a/."""
+    from pages import DOCS
 
-    with_math = set()
-    for md in markdown_pages():
-        if "$" in md.read_text(encoding="utf-8"):
-            rel = md.relative_to(DOCS).with_suffix("").as_posix()
-            with_math.add("" if rel == "index" else rel + "/")
+    rel = source.relative_to(DOCS).with_suffix("").as_posix()
+    return "" if rel == "index" else (rel[: -len("index")] if rel.endswith("/index") else rel + "/")
+
+
+def display_formulas(site: Path) -> dict[str, int]:
+    """The number of display formulas in the source of every page, by its URL."""
+    from pages import markdown_pages, notebook_markdown, notebooks, parse_page
+
+    counts = {url_of(md): len(parse_page(md).formulas) for md in markdown_pages()}
     for nb in notebooks():
-        if any("$" in c for c in notebook_markdown(nb)):
-            with_math.add(nb.relative_to(DOCS).with_suffix("").as_posix() + "/")
+        blocks = sum(len(re.findall(r"\$\$.+?\$\$", c, re.S)) for c in notebook_markdown(nb))
+        counts[url_of(nb)] = blocks
+    return counts
+
+
+def pages_with_math(site: Path) -> set[str]:
+    from pages import markdown_pages, notebook_markdown, notebooks
+
+    with_math = {url_of(md) for md in markdown_pages() if "$" in md.read_text(encoding="utf-8")}
+    with_math |= {url_of(nb) for nb in notebooks() if any("$" in c for c in notebook_markdown(nb))}
     return with_math
 
 
@@ -174,6 +192,8 @@ def test_every_page_renders_its_math_with_no_error_and_no_remote_request(built_s
                 problems.append(str(e))
             problems += [f"{rel}: console error: {e}" for e in reader.errors]
             problems += [f"{rel}: request to another host: {u}" for u in reader.remote]
+            problems += [f"{rel}: loads a math script: {u}" for u in reader.scripts
+                         if re.search(r"katex|mathjax|auto-render", u, re.I)]
         finally:
             reader.close()
     assert not problems, "\n".join(problems)
@@ -197,5 +217,61 @@ def test_math_renders_again_after_instant_navigation(built_site, server, browser
                 f"{target}: the page was reloaded, so instant navigation was not used")
         assert not reader.errors, f"console errors: {reader.errors}"
         assert not reader.remote, f"requests to other hosts: {reader.remote}"
+    finally:
+        reader.close()
+
+
+def test_every_formula_is_typeset_with_javascript_off(built_site, server, browser):
+    math_pages = pages_with_math(built_site.path)
+    expected = display_formulas(built_site.path)
+    pages = site_pages(built_site.path)
+    assert set(expected) <= set(pages), f"pages not built: {sorted(set(expected) - set(pages))}"
+    context = browser.new_context(java_script_enabled=False, service_workers="block")
+    problems = []
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        for rel in pages:
+            page.goto(server + rel, wait_until="load")
+            state = page.evaluate(MATH_STATE)
+            displays = page.locator("article .katex-display").count()
+            try:
+                assert_math_rendered(state, f"{rel or 'home'} (JavaScript off)", rel in math_pages)
+                assert displays == expected.get(rel, 0), (
+                    f"{rel or 'home'} (JavaScript off): {displays} display formulas typeset, "
+                    f"{expected.get(rel, 0)} in the source")
+            except AssertionError as e:
+                problems.append(str(e))
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_search_finds_a_word_found_only_inside_formulas(built_site, server, browser):
+    # The same word as in test_build.py, which checks that it is on its page only in formulas.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    word, url = "LeakyReLU", "networks/activations/"
+    reader = Reader(browser, server)
+    try:
+        page = reader.page
+        page.goto(server, wait_until="load")
+        search = page.locator("input.md-search__input")
+        search.click()
+        results = page.locator(".md-search-result__list a.md-search-result__link")
+        # Type key by key (the search listens to key events), and again until the search
+        # worker, which may still be loading its index, answers.
+        for _ in range(TIMEOUT_MS // 1000):
+            search.fill("")
+            search.press_sequentially(word)
+            try:
+                results.first.wait_for(state="attached", timeout=1000)
+                break
+            except PlaywrightTimeout:
+                continue
+        hrefs = [a.get_attribute("href") for a in results.all()]
+        assert any(urlsplit(h).path.endswith("/" + url) for h in hrefs), (
+            f"a search for {word} found {hrefs}")
+        assert not reader.errors, f"console errors: {reader.errors}"
     finally:
         reader.close()

@@ -4,13 +4,17 @@
   theme's own links are only checked here);
 - nothing loaded from another host: no script, stylesheet, font, image or frame in the
   HTML, no url() or @import in the CSS;
-- math present on every page whose source has formulas, one rendered block per display
-  formula that the pairing test found.
+- every formula rendered by KaTeX at build time (hooks/katex_math.py): each display formula
+  of the source is in its page as KaTeX's HTML and MathML, in order, with its TeX kept for
+  screen readers; no raw TeX left, and no page loads a math script;
+- the search index holds the formulas' TeX, so that a word found only inside a formula finds
+  its page, and none of KaTeX's markup.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -146,30 +150,105 @@ def test_katex_fonts_referenced_by_its_css_are_served(built_site):
         assert (css.parent / font).is_file(), f"KaTeX font {font} is not in the built site"
 
 
-def test_math_is_present_on_every_page_with_formulas(built_site):
+def built_page(site, source: Path) -> Path:
+    rel = source.relative_to(DOCS).with_suffix("")
+    return site.path / ("index.html" if rel.name == "index" else rel / "index.html")
+
+
+def tex_of(katex) -> str:
+    """The TeX that KaTeX kept in its MathML, with whitespace runs made single spaces."""
+    annotation = katex.find("annotation", attrs={"encoding": "application/x-tex"})
+    return " ".join(annotation.text.split()) if annotation else ""
+
+
+def test_every_display_formula_is_rendered_in_the_built_html(built_site):
     for source in markdown_pages():
-        text = source.read_text(encoding="utf-8")
-        rel = source.relative_to(DOCS).with_suffix("")
-        html = built_site.path / ("index.html" if rel.name == "index" else rel / "index.html")
-        soup = soup_of(html)
-        article = soup.find("article")
+        article = soup_of(built_page(built_site, source)).find("article")
         blocks = article.select("div.arithmatex")
+        formulas = parse_page(source).formulas
+        assert len(blocks) == len(formulas), (
+            f"{source}: {len(blocks)} display formulas in the HTML, {len(formulas)} in the source")
+        for block, formula in zip(blocks, formulas, strict=True):
+            where = f"{source}:{formula.line}"
+            display = block.select(":scope > .katex-display > .katex")
+            assert len(display) == 1, f"{where}: not rendered as one KaTeX display"
+            assert display[0].select_one(".katex-html"), f"{where}: no KaTeX HTML"
+            assert display[0].select_one(".katex-mathml > math[display=block]"), f"{where}: no MathML"
+            assert tex_of(display[0]) == " ".join(formula.tex.split()), (
+                f"{where}: the rendered formula is not the source's")
+
+
+def test_every_inline_formula_is_rendered_and_no_raw_tex_is_left(built_site):
+    for source in markdown_pages():
+        html = built_page(built_site, source)
+        article = soup_of(html).find("article")
         inline = article.select("span.arithmatex")
-        expected_blocks = len(parse_page(source).formulas)
-        assert len(blocks) == expected_blocks, (
-            f"{source}: {len(blocks)} display formulas in the HTML, {expected_blocks} in the source")
-        if "$" in text:
-            assert blocks or inline, f"{source} has math but its page has none"
-            scripts = [s.get("src", "") for s in soup.find_all("script")]
-            assert any(s.endswith("katex.min.js") for s in scripts), f"{html} does not load KaTeX"
+        if "$" in source.read_text(encoding="utf-8"):
+            assert inline or article.select("div.arithmatex"), f"{source} has math but its page has none"
+        unrendered = [s.text[:60] for s in inline if not s.select_one(":scope > .katex .katex-html")]
+        assert not unrendered, f"{html}: inline formulas not rendered: {unrendered[:5]}"
+        for formula in article.select(".arithmatex"):
+            left = "".join(t for t in formula.find_all(string=True) if not t.find_parent("annotation"))
+            assert "\\(" not in left and "\\[" not in left, f"{html}: raw TeX left: {left[:80]!r}"
 
 
-def test_notebook_pages_keep_their_math_for_katex(built_site):
+def test_no_page_loads_a_math_script(built_site):
+    for path in html_files(built_site.path):
+        soup = soup_of(path)
+        scripts = [s.get("src", "") for s in soup.find_all("script")]
+        math = [s for s in scripts if re.search(r"katex|mathjax|auto-render", s, re.I)]
+        assert not math, f"{path.relative_to(built_site.path)} loads {math}"
+        inline = " ".join(s.text for s in soup.find_all("script", src=False))
+        assert "renderMathInElement" not in inline and "katex.render" not in inline, (
+            f"{path.relative_to(built_site.path)} renders math in the browser")
+
+
+def test_notebook_math_is_rendered_in_markdown_cells_only(built_site):
+    math = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$", re.S)
+    code = re.compile(r"```.*?```|`[^`]*`", re.S)
     for nb in notebooks():
         rel = nb.relative_to(DOCS).with_suffix("")
-        html = (built_site.path / rel / "index.html").read_text(encoding="utf-8")
-        assert "mathjax" not in html.lower(), f"{nb}: a MathJax loader is left in the page"
-        if any("$" in cell for cell in notebook_markdown(nb)):
-            soup = BeautifulSoup(html, "html.parser")
-            cells = soup.select(".jp-RenderedMarkdown")
-            assert any("$" in c.text for c in cells), f"{nb}: math in its cells did not reach the page"
+        html = built_site.path / rel / "index.html"
+        text = html.read_text(encoding="utf-8")
+        assert "mathjax" not in text.lower(), f"{nb}: a MathJax loader is left in the page"
+        soup = soup_of(html)
+        expected = sum(len(math.findall(code.sub("", cell))) for cell in notebook_markdown(nb))
+        rendered = soup.select(".jp-RenderedMarkdown .katex")
+        assert len(rendered) == expected, (
+            f"{nb}: {len(rendered)} formulas rendered in its Markdown cells, {expected} in the notebook")
+        assert not soup.select(".jp-CodeCell .jp-InputArea .katex"), f"{nb}: math rendered inside code"
+        for cell in soup.select(".jp-RenderedMarkdown"):
+            left = "".join(t for t in cell.find_all(string=True)
+                           if not t.find_parent(class_="katex") and not t.find_parent(["code", "pre"]))
+            assert "$" not in left, f"{nb}: unrendered math left: {left.strip()[:80]!r}"
+
+
+SEARCH_MARKUP = ('class="katex', "<math", "<span", "<annotation", "katex-mathml")
+#: A word that appears on its page only inside formulas (checked below against the source),
+#: and the page a search for it must find.
+FORMULA_ONLY_WORD = ("LeakyReLU", "networks/activations.md")
+
+
+def test_search_index_holds_the_formulas_tex_and_no_katex_markup(built_site):
+    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+    markup = [d["location"] for d in index["docs"]
+              if any(m in d["text"] or m in d["title"] for m in SEARCH_MARKUP)]
+    assert not markup, f"KaTeX markup in the search index at {markup[:5]}"
+    tex = [d for d in index["docs"] if "\\frac" in d["text"]]
+    assert len(tex) > 20, "the search index lost the formulas' TeX"
+
+
+def test_a_word_found_only_inside_formulas_finds_its_page(built_site):
+    word, page = FORMULA_ONLY_WORD
+    source = DOCS / page
+    text = source.read_text(encoding="utf-8")
+    outside = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " ", text, flags=re.S)
+    assert word in text and word.lower() not in outside.lower(), (
+        f"{page}: pick another word found on its page only inside formulas")
+    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+    # Tokenise as the search does in the browser: split at the configured separator, lower-case.
+    separator = re.compile(index["config"]["separator"])
+    url = source.relative_to(DOCS).with_suffix("").as_posix() + "/"
+    found = {d["location"].split("#")[0] for d in index["docs"]
+             if word.lower() in {t.lower() for t in separator.split(d["text"])}}
+    assert url in found, f"a search for {word!r} does not find {url}; it finds {sorted(found)}"

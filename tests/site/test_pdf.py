@@ -1,0 +1,166 @@
+"""The whole site as one PDF (`make pdf`, scripts/book_pdf.py), printed from the built site.
+
+It has every page of the nav, in order, each a bookmark with its sections below it; a table
+of contents whose page numbers are right; typeset formulas and headings from every part; the
+notebooks' plots; and nothing cut at the page edge (the script itself fails on that).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from pages import DOCS, ROOT, nav_files
+
+pytestmark = [pytest.mark.site, pytest.mark.browser, pytest.mark.pdf]
+
+#: Text that only a typeset formula puts on its page (checked against the page's source
+#: below), one page from each part: the PDF must hold the formula, not a hole or raw TeX.
+FORMULAS = {
+    "foundations/derivatives.md": ["h→0", "sin x"],
+    "models/logistic-regression.md": ["σ(z) =", "1 + e−z"],
+    "models/softmax-regression.md": ["LSE"],
+    "networks/initialisation.md": ["Var", "diag"],
+    "optimisation/gradient-descent.md": ["diag"],
+    "losses/summary.md": ["clip"],
+}
+
+
+@dataclass
+class Book:
+    path: Path
+    pages: list[str]                      # the text of each page
+    outline: list[tuple[int, str, int]]   # (depth, title, page index) in order
+    images: int
+    seconds: float
+
+
+@dataclass
+class Chapter:
+    src: str
+    html: Path
+    title: str
+    sections: list[str]
+
+
+def flat(text: str) -> str:
+    """Text without white space, ligatures undone (the PDF's text has "ﬁ" for "fi")."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@pytest.fixture(scope="module")
+def book(built_site, tmp_path_factory) -> Book:
+    from pypdf import PdfReader
+
+    out = tmp_path_factory.mktemp("pdf") / "hands-on-gradients.pdf"
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "book_pdf.py"), str(built_site.path),
+                             str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, f"scripts/book_pdf.py failed:\n{result.stdout}\n{result.stderr}"
+    reader = PdfReader(out)
+    outline: list[tuple[int, str, int]] = []
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                outline.append((depth, item.title.strip(), reader.get_destination_page_number(item)))
+
+    walk(reader.outline, 0)
+    images = sum(1 for page in reader.pages
+                 for x in (page.get("/Resources") or {}).get("/XObject", {}).values()
+                 if x.get_object().get("/Subtype") == "/Image")
+    return Book(out, [p.extract_text() for p in reader.pages], outline, images, seconds)
+
+
+@pytest.fixture(scope="module")
+def chapters(built_site) -> list[Chapter]:
+    found = []
+    for src in nav_files():
+        stem = re.sub(r"\.(md|ipynb)$", "", src)
+        rel = "" if stem == "index" else (stem[: -len("index")] if stem.endswith("/index") else stem + "/")
+        html = built_site.path / rel / "index.html"
+        article = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select_one("article")
+        for junk in article.select("a.headerlink, a.anchor-link"):
+            junk.decompose()
+        title = article.find("h1").get_text(" ", strip=True)
+        sections = [h.get_text(" ", strip=True) for h in article.find_all("h2")]
+        found.append(Chapter(src, html, title, sections))
+    return found
+
+
+def chapter_starts(book: Book, chapters: list[Chapter]) -> list[int]:
+    """Index in the outline of each chapter's bookmark, matched in nav order."""
+    titles = [title for _, title, _ in book.outline]
+    found, position = [], 0
+    for chapter in chapters:
+        assert chapter.title in titles[position:], (
+            f"{chapter.src}: no bookmark {chapter.title!r} after the previous page's")
+        position = titles.index(chapter.title, position)
+        found.append(position)
+        position += 1
+    return found
+
+
+def test_the_pdf_is_printed_in_reasonable_time_with_a_plausible_page_count(book, chapters):
+    # Two prints of some 250 pages take about two minutes on two busy cores.
+    assert book.seconds < 600, f"printing took {book.seconds:.0f} s"
+    assert 2 * len(chapters) <= len(book.pages) <= 20 * len(chapters), (
+        f"{len(book.pages)} PDF pages for {len(chapters)} pages of the site")
+
+
+def test_every_page_of_the_nav_is_a_bookmark_in_nav_order_with_its_sections(book, chapters):
+    for chapter, start in zip(chapters, chapter_starts(book, chapters), strict=True):
+        depth = book.outline[start][0]
+        below = []
+        for d, title, _ in book.outline[start + 1:]:
+            if d <= depth:
+                break
+            below.append(title)
+        missing = [s for s in chapter.sections if s not in below]
+        assert not missing, f"{chapter.src}: sections with no bookmark: {missing}"
+        page_text = flat(book.pages[book.outline[start][2]])
+        assert flat(chapter.title) in page_text, f"{chapter.src}: its title is not on its first page"
+
+
+def test_the_contents_give_each_chapter_its_page(book, chapters):
+    contents = next(i for i, text in enumerate(book.pages) if text.lstrip().startswith("Contents"))
+    toc = flat(" ".join(book.pages[contents:contents + 3]))
+    for chapter, start in zip(chapters, chapter_starts(book, chapters), strict=True):
+        page = book.outline[start][2] + 1
+        assert flat(chapter.title) + str(page) in toc, (
+            f"the contents do not give {chapter.title!r} page {page}")
+
+
+def test_typeset_formulas_from_several_parts_are_in_the_text(book, chapters):
+    starts = chapter_starts(book, chapters)
+    first_page = {c.src: book.outline[i][2] for c, i in zip(chapters, starts, strict=True)}
+    pages = sorted(first_page.values()) + [len(book.pages)]
+    for src, fragments in FORMULAS.items():
+        source = (DOCS / src).read_text(encoding="utf-8")
+        prose = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|```.*?```|`[^`]*`", " ", source, flags=re.S)
+        first = first_page[src]
+        last = next(p for p in pages if p > first)    # the next chapter's first page
+        text = flat(" ".join(book.pages[first:last + 1]))
+        for fragment in fragments:
+            assert flat(fragment) not in flat(prose), f"{src}: {fragment!r} is not only in formulas"
+            assert flat(fragment) in text, f"{src}: the formula text {fragment!r} is not in the PDF"
+    text = " ".join(book.pages)
+    assert "\\frac" not in text and "\\mathbf" not in text and "$$" not in text, "raw TeX in the PDF"
+
+
+def test_the_notebooks_plots_are_in_the_pdf(book, chapters):
+    notebooks = [c for c in chapters if c.src.endswith(".ipynb")]
+    plots = sum(len(BeautifulSoup(c.html.read_text(encoding="utf-8"), "html.parser")
+                    .select("article .jp-OutputArea-output img")) for c in notebooks)
+    assert book.images >= plots, f"{book.images} images in the PDF, {plots} plots in the notebooks"
