@@ -15,7 +15,7 @@ UNEVALUABLE: dict[tuple[str, str], str] = {
         "the numeric gradient beside it is checked against every gradient of the site",
     ("foundations/matrix-calculus.md", "jacobian"):
         "defines the Jacobian entry by entry with elided rows and columns; the numeric "
-        "Jacobian beside it is checked against the Jacobians of eqs. (3) and (5)",
+        "Jacobian beside it is checked against the exact Jacobians later on the page",
     ("networks/initialisation.md", "xavier"):
         "states the distributions the weights are drawn from (W ~ N(0, v), W ~ U(-r, r)), "
         "which are sampled, not evaluated; the tests check the sample variance of the code",
