@@ -17,16 +17,15 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve serve-quick build test test-fast lint chromium constraints clean
+.PHONY: help serve build test test-fast lint chromium constraints clean
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
-	@echo "make serve-quick  the same without executing notebooks (fast reload while writing)"
 	@echo "make test       run every test, with coverage of snippets/ enforced at 100%"
 	@echo "make build      build the site into site/ (strict)"
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
 	@echo "make lint       ruff over snippets, tests and hooks"
-	@echo "make clean      remove .venv, node_modules, the KaTeX copy and site/"
+	@echo "make clean      remove .venv, node_modules, the KaTeX copy, site/ and .cache/"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -59,11 +58,6 @@ $(KATEX_STAMP): package.json package-lock.json $(SITE_STAMP)
 serve: $(SITE_STAMP) $(KATEX_STAMP)
 	$(BIN)/mkdocs serve --dev-addr $(ADDR) --livereload
 
-# While writing a chapter: the same, without executing the notebooks (their pages then show
-# code without outputs), so that a change reloads in seconds instead of about a minute.
-serve-quick: $(SITE_STAMP) $(KATEX_STAMP)
-	EXECUTE_NOTEBOOKS=false $(BIN)/mkdocs serve --dev-addr $(ADDR) --livereload
-
 build: $(SITE_STAMP) $(KATEX_STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
@@ -86,4 +80,4 @@ constraints: $(TEST_STAMP)
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^hands-on-gradients'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) node_modules $(KATEX) site .pytest_cache .coverage *.egg-info
+	rm -rf $(VENV) node_modules $(KATEX) site .cache .pytest_cache .coverage *.egg-info

@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -57,6 +58,8 @@ CELL_TIMEOUT = 600
 PARALLEL = max(1, min(4, os.cpu_count() or 1))
 #: Notebook metadata key under which an executed copy records its key and a digest.
 META = "notebook_cache"
+#: Terminal colour codes in a kernel's traceback, noise in a build log.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 Executor = Callable[[list[tuple[Path, Path]]], dict[Path, BaseException]]
 
@@ -252,7 +255,8 @@ def ensure_executed(notebooks: dict[str, Path], root: Path, cache: Path,
         failed = execute(jobs, keys)
         if failed:
             raise PluginError("notebook execution failed:\n" + "\n".join(
-                f"{src.relative_to(root) if src.is_relative_to(root) else src}: {err}"
+                f"{src.relative_to(root) if src.is_relative_to(root) else src}: "
+                f"{ANSI.sub('', str(err))}"
                 for src, err in failed.items()))
         for src, entry in jobs:
             if not is_valid(entry, keys[src]):

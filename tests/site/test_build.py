@@ -173,3 +173,11 @@ def test_notebook_pages_keep_their_math_for_katex(built_site):
             soup = BeautifulSoup(html, "html.parser")
             cells = soup.select(".jp-RenderedMarkdown")
             assert any("$" in c.text for c in cells), f"{nb}: math in its cells did not reach the page"
+
+
+def test_notebook_pages_show_their_executed_outputs(built_site):
+    for nb in notebooks():
+        rel = nb.relative_to(DOCS).with_suffix("")
+        soup = soup_of(built_site.path / rel / "index.html")
+        outputs = soup.select(".jp-OutputArea-output")
+        assert outputs, f"{nb}: its page shows no output; was the notebook executed?"
