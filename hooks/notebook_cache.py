@@ -12,7 +12,9 @@ never shows outputs that were not produced from its current inputs.
 mkdocs-jupyter (with `execute: false`) then renders the page from the executed copy. The
 page's file points at that copy from `on_files` until its HTML is made, and at its source
 again before mkdocs-jupyter copies the notebook into the site for download, so readers
-download the notebook as written.
+download the notebook as written. Rendering a notebook to HTML (nbconvert) takes most of a
+build without execution, so the HTML, table of contents and title are stored too, beside the
+executed copy, keyed on its bytes, the plugin's options and constraints.txt.
 
 A clean clone has no cache and executes every notebook. A failing cell fails the build,
 naming the notebook. `EXECUTE_NOTEBOOKS=false` skips execution: the pages show the
@@ -41,6 +43,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.toc import get_toc
 
 log = logging.getLogger("mkdocs.hooks.notebook_cache")
 
@@ -174,8 +177,8 @@ def cache_key(notebook: Path, root: Path) -> str:
 # --- the store -----------------------------------------------------------------------------
 
 
-def _cells_digest(cells: list) -> str:
-    return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
+def _cells_digest(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def is_valid(entry: Path, key: str) -> bool:
@@ -193,11 +196,16 @@ def store(entry: Path, nb: dict, key: str) -> None:
     nb = dict(nb)
     nb["metadata"] = {**nb.get("metadata", {}), META: {"key": key,
                                                          "cells": _cells_digest(nb["cells"])}}
+    _write_atomically(entry, nb)
+
+
+def _write_atomically(entry: Path, data: dict) -> None:
+    """Write data as JSON to a temporary file beside entry, then rename it over entry."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(nb, f, ensure_ascii=False, indent=1)
+            json.dump(data, f, ensure_ascii=False, indent=1)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
@@ -264,6 +272,58 @@ def ensure_executed(notebooks: dict[str, Path], root: Path, cache: Path,
     return entries
 
 
+# --- rendered HTML ---------------------------------------------------------------------------
+
+
+def _toc_tokens(items) -> list[dict]:
+    return [{"level": a.level, "id": a.id, "name": a.title, "children": _toc_tokens(a.children)}
+            for a in items]
+
+
+def html_key(executed: Path, options: str, root: Path) -> str:
+    h = hashlib.sha256()
+    constraints = root / CONSTRAINTS
+    for part in (FORMAT.encode(), options.encode(), executed.read_bytes(),
+                 constraints.read_bytes() if constraints.is_file() else b"(none)"):
+        h.update(f"{len(part)}\0".encode())
+        h.update(part)
+    return h.hexdigest()
+
+
+def load_html(entry: Path, key: str) -> dict | None:
+    """The stored rendering for this key, or None if missing, stale or corrupt."""
+    try:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        body = {k: data[k] for k in ("content", "toc", "title")}
+        if data["key"] == key and data["digest"] == _cells_digest(body):
+            return body
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def store_html(entry: Path, key: str, body: dict) -> None:
+    _write_atomically(entry, {**body, "key": key, "digest": _cells_digest(body)})
+
+
+def _cached_render(page, render, entry: Path, key: str):
+    """page.render, reusing the stored HTML of the same executed notebook."""
+
+    def cached(config, files):
+        hit = load_html(entry, key)
+        if hit is not None:
+            page.content, page.toc = hit["content"], get_toc(hit["toc"])
+            if hit["title"] is not None:
+                page.title = hit["title"]
+            return
+        before = page.title
+        render(config, files)
+        store_html(entry, key, {"content": page.content, "toc": _toc_tokens(page.toc),
+                                "title": page.title if page.title != before else None})
+
+    return cached
+
+
 # --- MkDocs events -------------------------------------------------------------------------
 
 _sources: dict[str, str] = {}
@@ -287,6 +347,20 @@ def on_files(files, config):
         _sources[uri] = f.abs_src_path
         f.abs_src_path = str(executed[uri])
     return files
+
+
+def on_pre_page(page, config, files):
+    """Runs after mkdocs-jupyter's: wrap the render it installed with the stored HTML."""
+    uri = page.file.src_uri
+    if uri in _sources:
+        executed = Path(page.file.abs_src_path)
+        root = Path(config.config_file_path).resolve().parent
+        plugin = config.plugins.get("mkdocs-jupyter")
+        options = repr(sorted(dict(plugin.config).items())) if plugin is not None else ""
+        entry = executed.with_name(executed.name + ".html.json")
+        page.render = _cached_render(page, page.render, entry,
+                                     html_key(executed, options, root))
+    return page
 
 
 def on_page_content(html: str, page, config, files) -> str:

@@ -216,3 +216,42 @@ def test_the_site_notebooks_depend_on_the_snippets_they_import():
     for nb, files in deps.items():
         assert files, f"{nb} imports no snippet file"
         assert all(f.startswith("snippets/") for f in files), f"{nb}: {files}"
+
+
+class FakePage:
+    """What the rendering cache reads and sets on a MkDocs page."""
+
+    def __init__(self):
+        self.title, self.content, self.toc, self.renders = "From the nav", None, None, 0
+
+    def render(self, config, files):
+        from mkdocs.structure.toc import get_toc
+
+        self.renders += 1
+        self.content = f"<p>rendering {self.renders}</p>"
+        self.toc = get_toc([{"level": 1, "id": "top", "name": "Top", "children": [
+            {"level": 2, "id": "sub", "name": "Sub", "children": []}]}])
+        self.title = "From the notebook"
+
+
+def test_the_rendered_html_is_reused_and_a_corrupt_or_stale_one_rendered_again(tmp_path):
+    entry = tmp_path / "x.ipynb.html.json"
+
+    def build(key: str) -> FakePage:
+        page = FakePage()
+        hook._cached_render(page, page.render, entry, key)(None, None)
+        return page
+
+    first = build("k1")
+    assert (first.renders, first.content) == (1, "<p>rendering 1</p>")
+    again = build("k1")
+    assert again.renders == 0
+    assert (again.content, again.title) == (first.content, "From the notebook")
+    assert [(a.id, a.title, [c.id for c in a.children]) for a in again.toc] == [("top", "Top", ["sub"])]
+    assert build("k2").renders == 1                      # the executed notebook changed
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    data["content"] = "<p>tampered</p>"
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    assert build("k2").content == "<p>rendering 1</p>"   # rendered again, not shown
+    entry.write_text("{", encoding="utf-8")
+    assert build("k2").renders == 1
