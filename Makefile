@@ -64,11 +64,15 @@ build: $(SITE_STAMP) $(KATEX_STAMP)
 chromium:
 	@sh scripts/ensure-chromium.sh
 
+# One pytest worker per core (xdist), each test file on one worker; the site is built once
+# per run (tests/site/conftest.py). --durations names the slowest tests, so one is seen early.
+XDIST := -n auto --dist loadfile
+
 test: $(TEST_STAMP) $(KATEX_STAMP) chromium lint
-	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
+	$(BIN)/python -m pytest $(XDIST) --durations=15 --cov --cov-report=term-missing:skip-covered
 
 test-fast: $(TEST_STAMP)
-	$(BIN)/python -m pytest -m "not site and not browser"
+	$(BIN)/python -m pytest $(XDIST) -m "not site and not browser"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
