@@ -17,13 +17,14 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve build test test-fast lint chromium constraints clean
+.PHONY: help serve build test test-fast bench lint chromium constraints clean
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
 	@echo "make test       run every test, with coverage of snippets/ enforced at 100%"
 	@echo "make build      build the site into site/ (strict)"
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
+	@echo "make bench      time the model gradients and the MLP backward pass, checked and bare"
 	@echo "make lint       ruff over snippets, tests and hooks"
 	@echo "make clean      remove .venv, node_modules, the KaTeX copy, site/ and .cache/"
 
@@ -73,6 +74,10 @@ test: $(TEST_STAMP) $(KATEX_STAMP) chromium lint
 
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m "not site and not browser"
+
+# What the snippets' input checks cost: each gradient against the same arithmetic unchecked.
+bench: $(SITE_STAMP)
+	$(BIN)/python scripts/bench.py
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
