@@ -60,7 +60,7 @@ def bare_backward(X, y, params, activation="relu", output="softmax"):
         Z.append(A[-1] @ W + b)
         A.append(g(Z[-1]) if layer < len(params) else _softmax(Z[-1]))
     m = X.shape[0]
-    Delta = (A[-1] - np.eye(params[-1][0].shape[1])[y]) / m
+    Delta = (_softmax(Z[-1]) - np.eye(params[-1][0].shape[1])[y]) / m   # as output_error
     grads = [None] * len(params)
     for layer in range(len(params), 0, -1):
         grads[layer - 1] = (A[layer - 1].T @ Delta, Delta.T @ np.ones(m))
