@@ -102,8 +102,16 @@ def test_no_broken_internal_link_or_anchor(built_site):
     assert not broken, "\n".join(broken)
 
 
-def loaded_resources(site):
-    """(page, tag, attribute value, absolute URL) of everything a built page loads."""
+@functools.cache
+def loaded_resources(site) -> list[tuple[Path, str, str]]:
+    """(page, tag, attribute value, absolute URL) of everything a built page loads.
+
+    Walked once per session: two tests read it, and the walk takes seconds.
+    """
+    return list(_walk_loaded_resources(site))
+
+
+def _walk_loaded_resources(site):
     for path in html_files(site.path):
         soup = soup_of(path)
         base = page_url(site, path)
@@ -170,8 +178,7 @@ def test_notebook_pages_keep_their_math_for_katex(built_site):
         html = (built_site.path / rel / "index.html").read_text(encoding="utf-8")
         assert "mathjax" not in html.lower(), f"{nb}: a MathJax loader is left in the page"
         if any("$" in cell for cell in notebook_markdown(nb)):
-            soup = BeautifulSoup(html, "html.parser")
-            cells = soup.select(".jp-RenderedMarkdown")
+            cells = soup_of(built_site.path / rel / "index.html").select(".jp-RenderedMarkdown")
             assert any("$" in c.text for c in cells), f"{nb}: math in its cells did not reach the page"
 
 
