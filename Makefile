@@ -17,7 +17,7 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve build test test-fast bench lint chromium constraints clean
+.PHONY: help serve build test test-fast bench lint chromium constraints clean formula-summary
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
@@ -26,6 +26,7 @@ help:
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
 	@echo "make bench      time the model gradients and the MLP backward pass, checked and bare"
 	@echo "make lint       ruff over snippets, tests and hooks"
+	@echo "make formula-summary  record how every display formula is checked (after editing one)"
 	@echo "make clean      remove .venv, node_modules, the KaTeX copy, site/ and .cache/"
 
 $(BIN)/python:
@@ -73,7 +74,7 @@ test: $(TEST_STAMP) $(KATEX_STAMP) chromium lint
 	$(BIN)/python -m pytest $(XDIST) --durations=15 --cov --cov-report=term-missing:skip-covered
 
 test-fast: $(TEST_STAMP)
-	$(BIN)/python -m pytest $(XDIST) -m "not site and not browser"
+	$(BIN)/python -m pytest $(XDIST) -m "not site and not browser and not mutations"
 
 # What the snippets' input checks cost: each gradient against the same arithmetic unchecked.
 bench: $(SITE_STAMP)
@@ -81,6 +82,10 @@ bench: $(SITE_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+
+# After adding or changing a display formula or its test case: record how each is checked.
+formula-summary: $(TEST_STAMP)
+	$(BIN)/python scripts/formula_summary.py
 
 # Re-pin every package after a change to pyproject.toml.
 constraints: $(TEST_STAMP)

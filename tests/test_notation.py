@@ -8,6 +8,7 @@ import pytest
 from snippets.notation import backward_through_jacobian, dataset_loss, layer
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 
 def test_dataset_loss_is_the_mean_hand_computed():
@@ -66,3 +67,25 @@ def test_backward_through_jacobian_is_the_gradient(rng, n_x, n_y):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "notation.md"
+
+
+def _envs(rng):
+    for m, n_in, n_out in [(1, 1, 1), (4, 3, 2)]:
+        losses = rng.uniform(0.0, 3.0, size=m)
+        A, W, b = rng.standard_normal((m, n_in)), rng.standard_normal((n_in, n_out)), \
+            rng.standard_normal(n_out)
+        p, q = n_in + 1, n_out + 2
+        J, grad_y = rng.standard_normal((q, p)), rng.standard_normal(q)
+        yield {"loss": losses, "Loss": dataset_loss(losses), "m": m, "A": A, "W": W, "b": b,
+               "Z": layer(A, W, b), "n_in": n_in, "n_out": n_out, "J": J, "p": p, "q": q,
+               "dy": grad_y, "dx": backward_through_jacobian(J, grad_y)}
+
+
+FORMULAS = {"mean": Case(_envs), "layer": Case(_envs), "backward": Case(_envs)}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

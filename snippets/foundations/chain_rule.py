@@ -124,7 +124,7 @@ def _check_fan_out(x: float) -> float:
 
 def _check_fan_out_backward(x: float, u: float, v: float) -> tuple[float, float, float]:
     x, u, v = _check_scalars(x=x, u=u, v=v)
-    _check_bound(2.0 * abs(x) * abs(v) + abs(u), "2 |x| |v| + |u| (a bound on dC/dx)",
+    _check_bound(2.0 * abs(x) * abs(v) + abs(u), "2 |x| |v| + |u| (a bound on dl/dx)",
                  _FLOAT_MAX)
     return x, u, v
 
@@ -211,12 +211,12 @@ def neuron_forward(x: np.ndarray, w: np.ndarray, b: float,
                    y: float) -> tuple[float, float]:
     """Forward pass of one linear neuron and its squared error: eq. (3).
 
-    Returns (z, C): the value of every node the backward pass needs, and the cost.
+    Returns (z, loss): the value of every node the backward pass needs, and the loss.
     """
     x, w, b, y = _check_neuron_forward(x, w, b, y)
     z = float(x @ w + b)       # x1 w1 + x2 w2 + ... + b
-    C = (z - y) ** 2
-    return z, C
+    loss = (z - y) ** 2
+    return z, loss
 # --8<-- [end:neuron-forward]
 
 
@@ -225,12 +225,12 @@ def neuron_backward(x: np.ndarray, w: np.ndarray, z: float,
                     y: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Backward pass of the neuron: forward value times backward value, eq. (4).
 
-    Returns (dx, dw, db), the gradients of C, shaped like x, w and b.
+    Returns (dx, dw, db), the gradients of the loss, shaped like x, w and b.
     """
     x, w, z, y = _check_neuron_backward(x, w, z, y)
-    dz = 2.0 * (z - y)         # backward-pass value at z: dC/dz
+    dz = 2.0 * (z - y)         # backward-pass value at z: dl/dz
     dw = x * dz                # dz/dw_j = x_j, a forward-pass value
-    dx = w * dz                # dz/dx_j = w_j
+    dx = w * dz                # dz/dx_j = w_j: the gradient passed down
     db = dz                    # dz/db = 1
     return dx, dw, db
 # --8<-- [end:neuron-backward]
@@ -238,20 +238,20 @@ def neuron_backward(x: np.ndarray, w: np.ndarray, z: float,
 
 # --8<-- [start:fan-out]
 def fan_out_forward(x: float) -> tuple[float, float, float]:
-    """Forward pass of the graph where x feeds two nodes: eq. (5). Returns (u, v, C)."""
+    """Forward pass of the graph where x feeds two nodes: eq. (5). Returns (u, v, l)."""
     x = _check_fan_out(x)
     u = x**2
     v = np.sin(x)
-    C = u * v
-    return u, float(v), float(C)
+    out = u * v                # the output l = u v
+    return u, float(v), float(out)
 
 
 def fan_out_backward(x: float, u: float, v: float) -> float:
-    """dC/dx as the sum of the contributions through u and v: eq. (5)."""
+    """dl/dx as the sum of the contributions through u and v: eq. (5)."""
     x, u, v = _check_fan_out_backward(x, u, v)
-    du, dv = v, u              # dC/du and dC/dv for C = u v
-    through_u = 2 * x * du     # (du/dx) (dC/du)
-    through_v = np.cos(x) * dv  # (dv/dx) (dC/dv)
+    du, dv = v, u              # dl/du and dl/dv for l = u v
+    through_u = 2 * x * du     # (du/dx) (dl/du)
+    through_v = np.cos(x) * dv  # (dv/dx) (dl/dv)
     return float(through_u + through_v)
 # --8<-- [end:fan-out]
 
@@ -287,20 +287,20 @@ def logistic_backward(x: np.ndarray, a: float, y: float) -> tuple[np.ndarray, fl
 # --8<-- [start:two-layer]
 def two_layer_forward(x: np.ndarray, w1: np.ndarray, b1: float, w2: float, b2: float,
                       y: float) -> tuple[float, float, float, float]:
-    """Forward pass of two neurons in a row: eq. (7). Returns (z1, a1, z2, C)."""
+    """Forward pass of two neurons in a row: eq. (7). Returns (z1, a1, z2, loss)."""
     x, w1, b1, w2, b2, y = _check_two_layer_forward(x, w1, b1, w2, b2, y)
     z1 = float(x @ w1 + b1)      # first neuron
     a1 = float(_sigmoid(z1))     # its activation
     z2 = w2 * a1 + b2            # second neuron, one input
-    C = (z2 - y) ** 2
-    return z1, a1, z2, C
+    loss = (z2 - y) ** 2
+    return z1, a1, z2, loss
 
 
 def two_layer_backward(x: np.ndarray, w2: float, a1: float, z2: float,
                        y: float) -> tuple[np.ndarray, float, float, float]:
     """Backward pass through both neurons: eq. (7). Returns (dw1, db1, dw2, db2)."""
     x, w2, a1, z2, y = _check_two_layer_backward(x, w2, a1, z2, y)
-    dz2 = 2.0 * (z2 - y)         # dC/dz2
+    dz2 = 2.0 * (z2 - y)         # dl/dz2
     dw2 = a1 * dz2               # forward value a1 times backward value dz2
     db2 = dz2
     da1 = w2 * dz2               # back through the second neuron

@@ -236,14 +236,46 @@ def matmul_backward(X: np.ndarray, W: np.ndarray,
 # --8<-- [end:matmul]
 
 
+# --8<-- [start:matmul-trace]
+def directional_change(X: np.ndarray, G: np.ndarray,
+                       U: np.ndarray) -> tuple[float, float, float]:
+    """The three sides of eq. (8), first line, for a direction U shaped like W."""
+    X, U, G = _check_matmul(X, U, G)
+    by_entries = float(np.sum(G * (X @ U)))      # sum_ik G_ik (X U)_ik
+    return by_entries, float(np.trace(G.T @ X @ U)), float(np.trace(U @ G.T @ X))
+
+
+def matmul_dW_by_trace(X: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """dL/dW of Y = X W as the gradient of tr(U G^T X) in U, by eq. (6): eq. (8)."""
+    X, G = _check_same_rows(X, G)
+    B = G.T @ X                          # (n_out, m) @ (m, n_in): the B of tr(U B)
+    U = np.zeros(B.shape[::-1])          # any U: tr(U B) is linear in U
+    return grad_trace_of_product(U, B)   # B^T = X^T G, shape (n_in, n_out)
+# --8<-- [end:matmul-trace]
+
+
+# --8<-- [start:bias]
+def add_bias(Y: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Z = Y + 1 b^T: b is broadcast, copied into every row, as in eq. (9)."""
+    Y, b = _check_bias(Y, b)
+    return Y + b                          # (m, n_out) + (n_out,): NumPy copies b down
+
+
+def bias_backward(G: np.ndarray) -> np.ndarray:
+    """dL/db = G^T 1, the column sums of G = dL/dZ, shaped like b: eq. (9)."""
+    G = _check_ndim(G, 2, "G")
+    return G.T @ np.ones(G.shape[0])      # (n_out, m) @ (m,) -> (n_out,)
+# --8<-- [end:bias]
+
+
 # --8<-- [start:elementwise]
 def tanh_forward(Z: np.ndarray) -> np.ndarray:
-    """A = tanh(Z), applied entry by entry, the g of eq. (8)."""
+    """A = tanh(Z), applied entry by entry, the g of eq. (10)."""
     return np.tanh(_check_finite(Z, "Z"))
 
 
 def tanh_backward(Z: np.ndarray, dA: np.ndarray) -> np.ndarray:
-    """dL/dZ from dL/dA as a Hadamard product, shaped like Z: eq. (8)."""
+    """dL/dZ from dL/dA as a Hadamard product, shaped like Z: eq. (10)."""
     Z, dA = _check_finite(Z, "Z"), _check_finite(dA, "dA")
     _check_same_shape(Z, dA, "dA must have the shape of Z")
     return dA * (1.0 - np.tanh(Z) ** 2)  # g'(Z) = 1 - tanh(Z)^2, entry by entry
@@ -267,3 +299,23 @@ def shape_errors(grads: dict[str, np.ndarray],
     return [f"d{name} has shape {np.shape(grads[name])}, {name} has {np.shape(p)}"
             for name, p in params.items() if np.shape(grads[name]) != np.shape(p)]
 # --8<-- [end:wrong-transpose]
+
+
+def _check_bias(Y: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    Y, b = _check_ndim(Y, 2, "Y"), _check_ndim(b, 1, "b")
+    if b.shape != (Y.shape[1],):
+        raise ValueError(f"b must have shape ({Y.shape[1]},), one entry per column of Y, "
+                         f"got {b.shape}")
+    with np.errstate(over="ignore"):
+        _check_sizes("|Y| + |b| (a bound on Y + b)", np.abs(Y) + np.abs(b))
+    return Y, b
+
+
+def _check_same_rows(X: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X, G = _check_ndim(X, 2, "X"), _check_ndim(G, 2, "G")
+    if X.shape[0] != G.shape[0]:
+        raise ValueError(f"X (m, n_in) and G (m, n_out) must have the same m rows, "
+                         f"got {X.shape} and {G.shape}")
+    with np.errstate(over="ignore"):
+        _check_sizes("|X|^T |G| (a bound on X^T G)", np.abs(X).T @ np.abs(G))
+    return X, G

@@ -53,7 +53,7 @@ def _check_soft_binary(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _check_multilabel(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _check_pair(z, y, "z", (2,), (0.0, 1.0))
+    return _check_pair(z, y, "z", (2,), None)
 
 
 def _check_focal(z: np.ndarray, y: np.ndarray, alpha: float | None,
@@ -136,20 +136,27 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=1, keepdims=True)          # largest entry of each row is 0
-    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    """log p of each row, by the last line of eq. (7): log1p keeps a tiny log p."""
+    top = np.argmax(z, axis=1)[:, None]                 # one largest entry of each row
+    shifted = z - np.take_along_axis(z, top, axis=1)    # z - M: 0 there, <= 0 elsewhere
+    rest = np.arange(z.shape[1]) != top                 # every entry but that one
+    terms = np.sum(np.exp(shifted), axis=1, keepdims=True, where=rest)
+    return shifted - np.log1p(terms)
 
 
 def _log_rest(log_p: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """log of the summed probability of the wrong classes, by log-sum-exp."""
+    """log of the summed probability of the wrong classes, by log-sum-exp with log1p."""
     others = np.where(Y == 1.0, -np.inf, log_p)              # drop the true class
-    top = others.max(axis=1, keepdims=True)                  # finite: C >= 2
-    return (top + np.log(np.sum(np.exp(others - top), axis=1, keepdims=True)))[:, 0]
+    top = np.argmax(others, axis=1)[:, None]                 # a wrong class: C >= 2
+    M = np.take_along_axis(others, top, axis=1)
+    rest = (np.arange(log_p.shape[1]) != top) & (Y != 1.0)
+    terms = np.sum(np.exp(others - M), axis=1, keepdims=True, where=rest)
+    return (M + np.log1p(terms))[:, 0]
 
 
 # --8<-- [start:bce]
 def bce_loss(p: np.ndarray, y: np.ndarray) -> float:
-    """Binary cross-entropy of probabilities p (m,), targets y (m,): eq. (1)."""
+    """Binary cross-entropy of probabilities p (m,), targets y in [0, 1]: eq. (1)."""
     p, y = _check_probabilities(p, y)
     return float(np.mean(-(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))))
 
@@ -166,9 +173,10 @@ def bce_grad(p: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # --8<-- [start:bce-logits]
 def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> float:
-    """Binary cross-entropy from logits z (m,), stable for every finite z: eq. (3)."""
+    """Binary cross-entropy of logits z (m,), targets y in [0, 1]: eq. (3)."""
     z, y = _check_soft_binary(z, y)
-    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+    softplus_minus, softplus = np.logaddexp(0.0, -z), np.logaddexp(0.0, z)
+    return float(np.mean(y * softplus_minus + (1.0 - y) * softplus))
 
 # --8<-- [end:bce-logits]
 
@@ -177,15 +185,15 @@ def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> float:
 def bce_with_logits_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of the mean of eq. (3) with respect to z, shape (m,): eq. (4)."""
     z, y = _check_soft_binary(z, y)
-    return (_sigmoid(z) - y) / z.size
+    return ((1.0 - y) * _sigmoid(z) - y * _sigmoid(-z)) / z.size   # sigma(z) - y
 # --8<-- [end:bce-logits-grad]
 
 
 # --8<-- [start:multilabel]
 def multilabel_bce_loss(z: np.ndarray, y: np.ndarray) -> float:
-    """Multi-label BCE of logits z (m, C), labels y (m, C) of 0/1: eq. (5)."""
+    """Multi-label BCE of logits z (m, C), labels y (m, C) in [0, 1]: eq. (5)."""
     z, y = _check_multilabel(z, y)
-    per_label = np.logaddexp(0.0, z) - y * z          # (m, C)
+    per_label = y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)  # (m, C)
     return float(np.mean(np.mean(per_label, axis=1)))  # mean over C, then over m
 
 # --8<-- [end:multilabel]
@@ -196,7 +204,7 @@ def multilabel_bce_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of eq. (5) with respect to z, shape (m, C): eq. (6)."""
     z, y = _check_multilabel(z, y)
     m, C = z.shape
-    return (_sigmoid(z) - y) / (m * C)
+    return ((1.0 - y) * _sigmoid(z) - y * _sigmoid(-z)) / (m * C)   # sigma(z) - y
 # --8<-- [end:multilabel-grad]
 
 
@@ -214,7 +222,9 @@ def cross_entropy_loss(z: np.ndarray, y: np.ndarray) -> float:
 def cross_entropy_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of the mean of eq. (7) with respect to z, shape (m, C): eq. (8)."""
     z, Y = _check_classes(z, y)
-    return (np.exp(_log_softmax(z)) - Y) / z.shape[0]
+    P = np.exp(_log_softmax(z))                  # softmax, (m, C)
+    rest = np.sum(P * (1.0 - Y), axis=1, keepdims=True)   # 1 - p_y, as a sum
+    return np.where(Y == 1.0, -rest, P) / z.shape[0]     # p_k - [k = y]
 # --8<-- [end:cross-entropy-grad]
 
 
@@ -228,14 +238,14 @@ def naive_cross_entropy_loss(z: np.ndarray, y: np.ndarray) -> float:
 
 
 # --8<-- [start:label-smoothing]
-def smoothed_targets(y: np.ndarray, C: int, epsilon: float = 0.1) -> np.ndarray:
+def smoothed_targets(y: np.ndarray, C: int, epsilon: float = 0.0) -> np.ndarray:
     """The smoothed target rows q (m, C) of eq. (9)."""
     Y = _check_targets(y, C)                     # one-hot rows, (m, C)
     _check_epsilon(epsilon)
     return (1.0 - epsilon) * Y + epsilon / C
 
 
-def label_smoothing_loss(z: np.ndarray, y: np.ndarray, epsilon: float = 0.1) -> float:
+def label_smoothing_loss(z: np.ndarray, y: np.ndarray, epsilon: float = 0.0) -> float:
     """Cross-entropy of logits z (m, C) against the smoothed targets: eq. (9)."""
     z, _ = _check_classes(z, y)
     q = smoothed_targets(y, z.shape[1], epsilon)
@@ -246,11 +256,12 @@ def label_smoothing_loss(z: np.ndarray, y: np.ndarray, epsilon: float = 0.1) -> 
 
 # --8<-- [start:label-smoothing-grad]
 def label_smoothing_grad(z: np.ndarray, y: np.ndarray,
-                         epsilon: float = 0.1) -> np.ndarray:
+                         epsilon: float = 0.0) -> np.ndarray:
     """Gradient of eq. (9) with respect to z, shape (m, C): eq. (10)."""
-    z, _ = _check_classes(z, y)
-    q = smoothed_targets(y, z.shape[1], epsilon)
-    return (np.exp(_log_softmax(z)) - q) / z.shape[0]
+    z, Y = _check_classes(z, y)
+    _check_epsilon(epsilon)
+    y_minus_q = epsilon * (Y - 1.0 / z.shape[1])           # y - q, (m, C)
+    return cross_entropy_grad(z, y) + y_minus_q / z.shape[0]   # (p - y) + (y - q)
 # --8<-- [end:label-smoothing-grad]
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: How far a row of p may sum from 1 (rounding in the caller's normalisation).
+#: How far a row of p may sum from 1, and the log-sum-exp of a row of log_q lie from 0
+#: (rounding in the caller's normalisation).
 ROW_SUM_ATOL = 1e-6
 
 
@@ -29,6 +30,12 @@ def _check_log_q(log_q: np.ndarray) -> np.ndarray:
     if np.any(log_q > 0):
         raise ValueError("log_q must hold log-probabilities, which are <= 0; got max "
                          f"{log_q.max()}. For raw scores, use the logits functions")
+    top = np.max(log_q, axis=1, keepdims=True)
+    lse = (top + np.log(np.sum(np.exp(log_q - top), axis=1, keepdims=True)))[:, 0]
+    if np.any(np.abs(lse) > ROW_SUM_ATOL):
+        raise ValueError("each row of log_q must be normalised, exp(log_q) summing to 1"
+                         f" (log-sum-exp 0); got log-sum-exp between {lse.min()} and "
+                         f"{lse.max()}. Apply log_softmax to raw scores first")
     return log_q
 
 
@@ -120,8 +127,10 @@ def naive_log_softmax(z: np.ndarray) -> np.ndarray:
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """Log-softmax of each row, shifted by the row maximum: eq. (4)."""
     z = _check_matrix(z, "z")
-    s = z - np.max(z, axis=1, keepdims=True)     # largest entry 0: exp <= 1
-    return s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+    top = np.argmax(z, axis=1)[:, None]           # one largest entry per row
+    s = z - np.take_along_axis(z, top, axis=1)    # 0 there, <= 0 elsewhere: exp <= 1
+    rest = np.arange(z.shape[1]) != top           # every other entry
+    return s - np.log1p(np.sum(np.exp(s), axis=1, keepdims=True, where=rest))
 # --8<-- [end:log-softmax]
 
 
@@ -130,7 +139,11 @@ def kl_div_logits_grad(z: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Gradient of the mean KL divergence in the logits z: eq. (5)."""
     z, p = _check_logits(z, p)
     q = np.exp(log_softmax(z))                            # softmax, (m, C)
-    return (q - p) / z.shape[0]
+    dz = q - p
+    top = np.argmax(z, axis=1)[:, None]                   # where q may be close to 1
+    rest = np.sum(dz, axis=1, keepdims=True, where=np.arange(z.shape[1]) != top)
+    np.put_along_axis(dz, top, -rest, axis=1)             # each row of q - p sums to 0
+    return dz / z.shape[0]
 # --8<-- [end:kl-logits]
 
 
@@ -161,6 +174,7 @@ def nll_logits_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     m, C = z.shape
     y = _check_indices(y, m, C)
     dz = np.exp(log_softmax(z))                           # softmax, (m, C)
-    dz[np.arange(m), y] -= 1.0                            # minus the one-hot row
+    wrong = np.arange(C) != y[:, None]                    # (m, C), False at y_i
+    dz[np.arange(m), y] = -np.sum(dz, axis=1, where=wrong)   # q_y - 1 = -(1 - q_y)
     return dz / m
 # --8<-- [end:nll-logits]

@@ -103,9 +103,24 @@ def bce_loss(a: np.ndarray, y: np.ndarray) -> float:
 # --8<-- [end:loss]
 
 
+# --8<-- [start:likelihood]
+def likelihood(a: np.ndarray, y: np.ndarray) -> float:
+    """Product over the m examples of a_i^y_i (1 - a_i)^(1 - y_i): before eq. (5)."""
+    a, y = _check_probabilities(a, y)
+    return _check_likelihood(float(np.prod(a**y * (1.0 - a) ** (1.0 - y))))
+
+
+def negative_mean_log_likelihood(a: np.ndarray, y: np.ndarray) -> float:
+    """Minus the mean log of each example's a_i^y_i (1 - a_i)^(1 - y_i): eq. (5)."""
+    a, y = _check_probabilities(a, y)
+    log_p = np.log(a**y * (1.0 - a) ** (1.0 - y))   # one log-probability per example
+    return float(-np.mean(log_p))                   # no product: nothing underflows
+# --8<-- [end:likelihood]
+
+
 # --8<-- [start:dloss-da]
 def dloss_da(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Derivative of each example's loss with respect to its a_i: eq. (5)."""
+    """Derivative of each example's loss with respect to its a_i: eq. (6)."""
     a, y = _check_probabilities(a, y)
     return -y / a + (1.0 - y) / (1.0 - a)
 # --8<-- [end:dloss-da]
@@ -113,19 +128,28 @@ def dloss_da(a: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # --8<-- [start:dloss-dz]
 def dloss_dz(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Derivative of each example's loss with respect to its logit z_i: eq. (6)."""
-    a, y = _check_probabilities(a, y)
+    """Derivative of each example's loss with respect to its logit z_i: eq. (7)."""
+    a, y = _check_activations(a, y)   # a in [0, 1]: a - y is finite even when saturated
     return a - y
 # --8<-- [end:dloss-dz]
+
+
+# --8<-- [start:squared-error]
+def squared_error_dz(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Derivative in z of the squared error (a - y)^2 after a sigmoid: eq. (8)."""
+    z, y = _check_logits(z, y)
+    a = stable_sigmoid(z)
+    return 2.0 * (a - y) * a * (1.0 - a)   # the sigmoid's slope a (1 - a) stays
+# --8<-- [end:squared-error]
 
 
 # --8<-- [start:example]
 def example_gradient(x_i: np.ndarray, y_i: float, w: np.ndarray,
                      b: float) -> tuple[np.ndarray, float]:
-    """Gradient of one example's loss with respect to w and b: eq. (7)."""
+    """Gradient of one example's loss with respect to w and b: eq. (9)."""
     x_i, y_i = _check_example(x_i, y_i)
     z, a = forward(x_i[np.newaxis, :], w, b)   # one example as a batch of m = 1
-    dz = a[0] - y_i                            # eq. (6)
+    dz = a[0] - y_i                            # eq. (7)
     return dz * x_i, float(dz)                 # times dz/dw_j = x_j and dz/db = 1
 # --8<-- [end:example]
 
@@ -133,7 +157,7 @@ def example_gradient(x_i: np.ndarray, y_i: float, w: np.ndarray,
 # --8<-- [start:grad]
 def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
              b: float) -> tuple[np.ndarray, float]:
-    """Data-set gradient in matrix form: eq. (8)."""
+    """Data-set gradient in matrix form: eq. (10)."""
     z, a = forward(X, w, b)
     y = _check_labels(y, z.size)
     m = z.size
@@ -154,7 +178,7 @@ def naive_loss_from_logits(z: np.ndarray, y: np.ndarray) -> float:
 
 # --8<-- [start:stable-loss]
 def loss_from_logits(z: np.ndarray, y: np.ndarray) -> float:
-    """Binary cross-entropy from the logits, finite for every finite z: eq. (9)."""
+    """Binary cross-entropy from the logits, finite for every finite z: eq. (11)."""
     z, y = _check_logits(z, y)
     losses = y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)   # (m,)
     return float(np.mean(losses))
@@ -163,8 +187,29 @@ def loss_from_logits(z: np.ndarray, y: np.ndarray) -> float:
 
 # --8<-- [start:stable-sigmoid]
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
-    """The sigmoid of eq. (1) in the form of eq. (10): exp is only taken of z <= 0."""
+    """The sigmoid of eq. (1) in the form of eq. (12): exp is only taken of z <= 0."""
     z = _check_finite(z, "z")
     e = np.exp(-np.abs(z))                   # in (0, 1]: never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 # --8<-- [end:stable-sigmoid]
+
+
+def _check_activations(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return a (m,) in the closed interval [0, 1] and y (m,) of 0s and 1s, or raise."""
+    a = _check_finite(a, "a")
+    if a.ndim != 1:
+        raise ValueError(f"a must be a 1-D array of shape (m,), got shape {a.shape}")
+    y = _check_labels(y, a.size)
+    if np.any((a < 0.0) | (a > 1.0)):
+        raise ValueError(f"sigmoid outputs a must lie in [0, 1], got min {a.min()}, "
+                         f"max {a.max()}")
+    return a, y
+
+
+def _check_likelihood(value: float) -> float:
+    """Return a product of probabilities, or raise if it fell below the normal floats."""
+    if value < np.finfo(np.float64).tiny:
+        raise ValueError(f"the likelihood {value:.3g} is below {np.finfo(np.float64).tiny:.3g}, "
+                         "the smallest normal float64, and has lost its digits; use the mean "
+                         "log-likelihood, negative_mean_log_likelihood, instead")
+    return value

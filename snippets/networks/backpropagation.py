@@ -3,8 +3,9 @@
 Code for the page docs/networks/backpropagation.md; each function names the equation of
 that page it computes. A network is a list of layers [(W1, b1), (W2, b2), ...], with W of
 shape (n_{l-1}, n_l) and b of shape (n_l,). The hidden layers share one activation, chosen
-by name; the output layer is a softmax (with cross-entropy) or the identity (with squared
-error). Needs NumPy and the standard library only (math.erf for the exact GELU).
+by name; the output layer is a softmax (with cross-entropy), the identity (with squared
+error) or a sigmoid on each output (with binary cross-entropy). Needs NumPy and the
+standard library only (math.erf for the exact GELU).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ Array = np.ndarray
 Params = list[tuple[np.ndarray, np.ndarray]]
 
 #: Output layers and the loss that goes with each.
-OUTPUTS = {"softmax": "cross-entropy", "identity": "squared error"}
+OUTPUTS = {"softmax": "cross-entropy", "identity": "squared error",
+           "sigmoid": "binary cross-entropy"}
 
 #: Activations that have a kink (a jump in the slope, or in its slope for ELU) at z = 0.
 KINKED = ("relu", "leaky_relu", "elu")
@@ -145,6 +147,9 @@ def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
     if output == "softmax" and not (((Y == 0.0) | (Y == 1.0)).all()
                                     and (Y.sum(axis=1) == 1.0).all()):
         raise ValueError("for the softmax output each target row must be one-hot")
+    if output == "sigmoid" and not ((Y == 0.0) | (Y == 1.0)).all():
+        raise ValueError(f"for the sigmoid output every target must be 0 or 1, got "
+                         f"{Y[(Y != 0.0) & (Y != 1.0)][:5]}")
     return Y
 
 
@@ -276,8 +281,10 @@ def softmax(Z: Array) -> Array:
 
 
 def output_activation(Z: Array, output: str) -> Array:
-    """The last layer's activation, softmax or identity, of eqs. (1) and (2)."""
+    """The last layer's activation (softmax, identity or sigmoid) of eqs. (1), (2)."""
     Z = _check_output_activation(Z, output)
+    if output == "sigmoid":
+        return sigmoid(Z)                       # each output on its own, in (0, 1)
     return softmax(Z) if output == "softmax" else Z
 # --8<-- [end:activations]
 
@@ -328,8 +335,9 @@ def loss(X: Array, Y: Array, params: Params, activation: str = "relu",
     """Mean loss over the m examples: eq. (3).
 
     Cross-entropy from the logits (log-sum-exp) for the softmax output, squared error
-    summed over the outputs for the identity output. For the softmax output, Y may be
-    class indices (m,) or one-hot rows (m, C).
+    summed over the outputs for the identity output, binary cross-entropy from the
+    logits summed over the outputs for the sigmoid output. For the softmax output, Y may
+    be class indices (m,) or one-hot rows (m, C).
     """
     Z, A = forward(X, params, activation, output)
     Z_L, m, C = Z[-1], *Z[-1].shape
@@ -338,6 +346,9 @@ def loss(X: Array, Y: Array, params: Params, activation: str = "relu",
         M = np.max(Z_L, axis=1, keepdims=True)
         lse = M[:, 0] + np.log(np.sum(np.exp(Z_L - M), axis=1))   # (m,)
         return float(np.mean(lse - np.sum(Y * Z_L, axis=1)))   # LSE(z_i) - z_{i,y_i}
+    if output == "sigmoid":       # -log a = log(1 + e^-z), -log(1 - a) = log(1 + e^z)
+        bce = Y * np.logaddexp(0.0, -Z_L) + (1.0 - Y) * np.logaddexp(0.0, Z_L)
+        return float(np.mean(np.sum(bce, axis=1)))
     return float(np.mean(np.sum((A[-1] - Y) ** 2, axis=1)))
 # --8<-- [end:loss]
 
@@ -348,7 +359,7 @@ def output_error_example(z_L: Array, y: Array, output: str = "softmax") -> Array
     z_L = _check_example_logits(z_L)
     y = _check_example_target(y, z_L.size, output)
     y_hat = output_activation(z_L, output)
-    return y_hat - y if output == "softmax" else 2.0 * (y_hat - y)
+    return 2.0 * (y_hat - y) if output == "identity" else y_hat - y
 # --8<-- [end:output-error-example]
 
 
@@ -386,20 +397,36 @@ def backward_example(x: Array, y: Array, params: Params, activation: str = "relu
 # --8<-- [end:recursion-example]
 
 
+# --8<-- [start:worked-example]
+def worked_example() -> dict[str, Array]:
+    """The 2-2-1 ReLU network of eq. (7), one example through eqs. (1) and (4)-(6)."""
+    x, y = np.array([1.0, 2.0]), np.array([1.0])
+    params = [(np.array([[0.5, -1.0], [0.25, 1.0]]), np.array([0.0, -0.5])),  # W1, b1
+              (np.array([[2.0], [-1.0]]), np.array([0.5]))]                    # W2, b2
+    z, a = forward_example(x, params, "relu", "identity")                    # eq. (1)
+    delta2 = output_error_example(z[2], y, "identity")                       # eq. (4)
+    dW2, db2 = layer_gradient_example(a[1], delta2)                          # eq. (5)
+    delta1 = previous_error_example(delta2, params[1][0], z[1], "relu")      # eq. (6)
+    dW1, db1 = layer_gradient_example(a[0], delta1)                          # eq. (5)
+    return {"z1": z[1], "a1": a[1], "y_hat": a[2], "delta2": delta2, "dW2": dW2,
+            "db2": db2, "delta1": delta1, "dW1": dW1, "db1": db1}
+# --8<-- [end:worked-example]
+
+
 # --8<-- [start:output-error]
 def output_error(Z_L: Array, Y: Array, output: str = "softmax") -> Array:
-    """Delta^(L) = dL/dZ^(L) (m, n_L) of the mean loss, the 1/m included: eq. (7)."""
+    """Delta^(L) = dL/dZ^(L) (m, n_L) of the mean loss, the 1/m included: eq. (8)."""
     Z_L = _check_output_logits(Z_L)
     m, C = Z_L.shape
     Y = _check_targets(Y, m, C, output)     # one-hot rows for the softmax output
     Y_hat = output_activation(Z_L, output)
-    return (Y_hat - Y) / m if output == "softmax" else 2.0 * (Y_hat - Y) / m
+    return 2.0 * (Y_hat - Y) / m if output == "identity" else (Y_hat - Y) / m
 # --8<-- [end:output-error]
 
 
 # --8<-- [start:layer]
 def layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
-    """dL/dW^(l) (n_{l-1}, n_l) and dL/db^(l) (n_l,) for the batch: eq. (8)."""
+    """dL/dW^(l) (n_{l-1}, n_l) and dL/db^(l) (n_l,) for the batch: eq. (9)."""
     A_prev, Delta = _check_layer_gradient(A_prev, Delta)
     dW = A_prev.T @ Delta                   # (n_{l-1}, m) @ (m, n_l); no 1/m here:
     db = Delta.T @ np.ones(Delta.shape[0])  # (n_l, m) @ (m,)      Delta carries it
@@ -410,7 +437,7 @@ def layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
 # --8<-- [start:recursion]
 def previous_error(Delta: Array, W: Array, Z_prev: Array,
                    activation: str = "relu") -> Array:
-    """Delta^(l-1) (m, n_{l-1}) from Delta^(l) (m, n_l): eq. (9)."""
+    """Delta^(l-1) (m, n_{l-1}) from Delta^(l) (m, n_l): eq. (10)."""
     Delta, W, Z_prev = _check_layer_backward(Delta, W, Z_prev, activation)
     _, g_prime = ACTIVATIONS[activation]
     return (Delta @ W.T) * g_prime(Z_prev)   # (m, n_l) @ (n_l, n_{l-1}), elementwise
@@ -420,16 +447,16 @@ def previous_error(Delta: Array, W: Array, Z_prev: Array,
 # --8<-- [start:backward]
 def backward(X: Array, Y: Array, params: Params, activation: str = "relu",
              output: str = "softmax") -> list[tuple[Array, Array]]:
-    """Gradients [(dW1, db1), ..., (dWL, dbL)] of eq. (3), by eqs. (7)-(9)."""
+    """Gradients [(dW1, db1), ..., (dWL, dbL)] of eq. (3), by eqs. (8)-(10)."""
     Z, A = forward(X, params, activation, output)
     L = len(params)
-    Delta = output_error(Z[L], Y, output)                           # eq. (7)
+    Delta = output_error(Z[L], Y, output)                           # eq. (8)
     grads = [None] * L
     for layer in range(L, 0, -1):                                   # l = L, ..., 1
-        grads[layer - 1] = layer_gradient(A[layer - 1], Delta)      # eq. (8)
+        grads[layer - 1] = layer_gradient(A[layer - 1], Delta)      # eq. (9)
         if layer > 1:
             W = params[layer - 1][0]
-            Delta = previous_error(Delta, W, Z[layer - 1], activation)   # eq. (9)
+            Delta = previous_error(Delta, W, Z[layer - 1], activation)   # eq. (10)
     return grads
 # --8<-- [end:backward]
 
@@ -454,7 +481,7 @@ def init_params(sizes: list[int], rng: np.random.Generator,
 def fit(X: Array, Y: Array, params: Params, activation: str = "relu",
         output: str = "softmax", lr: float = 0.1,
         n_iters: int = 100) -> tuple[Params, np.ndarray]:
-    """Gradient descent on the loss of eq. (3) with the gradients of eqs. (7)-(9).
+    """Gradient descent on the loss of eq. (3) with the gradients of eqs. (8)-(10).
 
     Returns the trained layers and the loss before each update, shape (n_iters,).
     """

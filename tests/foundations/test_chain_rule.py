@@ -20,8 +20,10 @@ from snippets.foundations.chain_rule import (
     two_layer_forward,
 )
 from snippets.foundations.gradient_checking import central_difference
+from snippets.models import logistic_regression
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 N_INPUTS = [1, 2, 5]
 
@@ -51,7 +53,7 @@ def test_multivariable_chain_rule_equals_the_product_rule(rng):
 def test_neuron_gradients(rng, n):
     x, w = rng.standard_normal(n), rng.standard_normal(n)
     b, y = float(rng.standard_normal()), float(rng.standard_normal())
-    z, C = neuron_forward(x, w, b, y)
+    z, loss = neuron_forward(x, w, b, y)
     dx, dw, db = neuron_backward(x, w, z, y)
     assert dx.shape == x.shape and dw.shape == w.shape
     assert_gradient(lambda v: neuron_forward(x, v, b, y)[1], dw, w)
@@ -60,29 +62,30 @@ def test_neuron_gradients(rng, n):
 
 
 def test_neuron_hand_computed():
-    # x = (1, 2), w = (3, -1), b = 0.5: z = 3 - 2 + 0.5 = 1.5; y = 1: C = 0.25, dC/dz = 1.
+    # x = (1, 2), w = (3, -1), b = 0.5: z = 3 - 2 + 0.5 = 1.5; y = 1: loss 0.25, dl/dz = 1.
     x, w = np.array([1.0, 2.0]), np.array([3.0, -1.0])
-    z, C = neuron_forward(x, w, 0.5, 1.0)
-    assert (z, C) == (1.5, 0.25)
+    z, loss = neuron_forward(x, w, 0.5, 1.0)
+    assert (z, loss) == (1.5, 0.25)
     dx, dw, db = neuron_backward(x, w, z, 1.0)
-    # dC/dw_j = x_j (forward value) * 1 (backward value).
+    # dl/dw_j = x_j (forward value) * 1 (backward value).
     np.testing.assert_array_equal(dw, [1.0, 2.0])
     np.testing.assert_array_equal(dx, [3.0, -1.0])
     assert db == 1.0
 
 
 def test_neuron_gradient_is_forward_value_times_backward_value(rng):
-    """Eq. (4): dC/dw_j = x_j * dC/dz, where dC/dz is measured by finite differences in z."""
+    """Eq. (4): dl/dw_j = x_j dl/dz and dl/dx_j = w_j dl/dz, dl/dz by finite differences."""
     x, w = rng.standard_normal(3), rng.standard_normal(3)
     z, _ = neuron_forward(x, w, 0.2, -0.7)
-    dC_dz = central_difference(lambda t: (t[0] - (-0.7)) ** 2, np.array([z]))[0]
-    _, dw, _ = neuron_backward(x, w, z, -0.7)
-    np.testing.assert_allclose(dw, x * dC_dz, rtol=1e-9)
+    dl_dz = central_difference(lambda t: (t[0] - (-0.7)) ** 2, np.array([z]))[0]
+    dx, dw, _ = neuron_backward(x, w, z, -0.7)
+    np.testing.assert_allclose(dw, x * dl_dz, rtol=1e-9)
+    np.testing.assert_allclose(dx, w * dl_dz, rtol=1e-9)   # the middle formula, for inputs
 
 
 def test_fan_out_sums_both_paths(rng):
     for x in rng.uniform(-3, 3, size=6):
-        u, v, C = fan_out_forward(x)
+        u, v, out = fan_out_forward(x)
         dx = fan_out_backward(x, u, v)
         assert_gradient(lambda t: fan_out_forward(t[0])[2], np.array([dx]), np.array([x]))
         # Product rule for x^2 sin x, an independent route.
@@ -133,7 +136,7 @@ def test_logistic_graph_large_logits_are_finite_until_saturation():
 def test_two_layer_gradients(rng, n):
     x, w1 = rng.standard_normal(n), rng.standard_normal(n)
     b1, w2, b2, y = rng.standard_normal(4)
-    z1, a1, z2, C = two_layer_forward(x, w1, b1, w2, b2, y)
+    z1, a1, z2, loss = two_layer_forward(x, w1, b1, w2, b2, y)
     dw1, db1, dw2, db2 = two_layer_backward(x, w2, a1, z2, y)
     assert dw1.shape == w1.shape
     f = lambda w1_, b1_, w2_, b2_: two_layer_forward(x, w1_, b1_, w2_, b2_, y)[3]
@@ -144,11 +147,11 @@ def test_two_layer_gradients(rng, n):
 
 
 def test_two_layer_hand_computed():
-    # w1 = 0, b1 = 0: z1 = 0, a1 = 1/2; w2 = 2, b2 = 0: z2 = 1; y = 0: C = 1, dC/dz2 = 2.
-    # dw2 = 1/2 * 2 = 1; dC/da1 = 2 * 2 = 4; dC/dz1 = 4 * 1/4 = 1; dw1 = x.
+    # w1 = 0, b1 = 0: z1 = 0, a1 = 1/2; w2 = 2, b2 = 0: z2 = 1; y = 0: loss 1, dl/dz2 = 2.
+    # dw2 = 1/2 * 2 = 1; dl/da1 = 2 * 2 = 4; dl/dz1 = 4 * 1/4 = 1; dw1 = x.
     x = np.array([0.5, -3.0])
-    z1, a1, z2, C = two_layer_forward(x, np.zeros(2), 0.0, 2.0, 0.0, 0.0)
-    assert (z1, a1, z2, C) == (0.0, 0.5, 1.0, 1.0)
+    z1, a1, z2, loss = two_layer_forward(x, np.zeros(2), 0.0, 2.0, 0.0, 0.0)
+    assert (z1, a1, z2, loss) == (0.0, 0.5, 1.0, 1.0)
     dw1, db1, dw2, db2 = two_layer_backward(x, 2.0, a1, z2, 0.0)
     np.testing.assert_array_equal(dw1, x)
     assert (db1, dw2, db2) == (1.0, 1.0, 2.0)
@@ -209,7 +212,7 @@ def test_two_layer_backward_accepts_a_saturated_sigmoid():
          r"\|x\| \. \|w\| \+ \|b\| \+ \|y\| .* must be at most 1.34e\+154 .* got 1e\+200"),
         (lambda: neuron_backward(np.full(2, 1e200), np.ones(2), 1e200, 0.0), r"a bound on dz, dx and dw"),
         (lambda: fan_out_forward(1e200), r"\|x\| \(it is squared\) must be at most 1.34e\+154"),
-        (lambda: fan_out_backward(1e200, 0.0, 1e200), r"a bound on dC/dx\) must be at most 1.8e\+308"),
+        (lambda: fan_out_backward(1e200, 0.0, 1e200), r"a bound on dl/dx\) must be at most 1.8e\+308"),
         (lambda: logistic_forward(np.full(2, 1e200), np.full(2, 1e200), 0.0, 1.0), r"a bound on \|z\|"),
         (lambda: logistic_backward(np.ones(1), 4.2e-322, 1.0),
          r"a must be at least 5.56e-309 .* got 4.2e-322"),
@@ -223,3 +226,82 @@ def test_two_layer_backward_accepts_a_saturated_sigmoid():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/chain-rule.md"
+
+POINTS = (-1.3, 0.4, 2.2)
+
+
+def _single_envs(rng):
+    for x in POINTS:
+        yield {"x": x, "f": np.sin, "f'": np.cos, "g": np.square, "g'": lambda t: 2 * t,
+               "u": x**2, "dh/dx": float(sin_of_square_derivative(np.array(x))),
+               "dh/du": np.cos(x**2), "du/dx": 2 * x}
+
+
+def _path_envs(rng):
+    for t in POINTS:
+        x, y = t**2, np.sin(t)
+        yield {"t": t, "df/dt": float(product_along_path_derivative(np.array(t))),
+               "df/dx": y, "df/dy": x, "dx/dt": 2 * t, "dy/dt": np.cos(t)}
+
+
+def _neuron_envs(rng):
+    for _ in range(3):
+        x, w = rng.standard_normal(2), rng.standard_normal(2)
+        b, y = float(rng.standard_normal()), float(rng.standard_normal())
+        z, loss = neuron_forward(x, w, b, y)
+        dx, dw, db = neuron_backward(x, w, z, y)
+        yield {"x": x, "w": w, "b": b, "y": y, "z": z, "loss": loss, "n": 2,
+               "dloss/dw": dw, "dloss/db": db, "dloss/dx": dx, "dz/dw": x, "dz/dx": w,
+               "dloss/dz": 2 * (z - y)}
+
+
+def _fan_out_envs(rng):
+    for x in POINTS:
+        u, v, _ = fan_out_forward(x)
+        yield {"x": x, "K": 2, "dloss/dx": fan_out_backward(x, u, v),
+               # v_1 = u = x^2 and v_2 = v = sin x; l = v_1 v_2
+               "dv/dx": np.array([2 * x, np.cos(x)]), "dloss/dv": np.array([v, u])}
+
+
+def _logistic_envs(rng):
+    for y in (0.0, 1.0):
+        x, w = rng.standard_normal(3), rng.standard_normal(3)
+        b = float(rng.standard_normal())
+        z, a, loss = logistic_forward(x, w, b, y)
+        dw, db = logistic_backward(x, a, y)
+        yield {"x": x, "w": w, "b": b, "y": y, "z": z, "a": a, "loss": loss, "n": 3,
+               "sigma": logistic_regression.stable_sigmoid,
+               "dloss/da": -y / a + (1 - y) / (1 - a), "dloss/dz": a - y,
+               "dloss/dw": dw, "dloss/db": db}
+
+
+def _two_layer_envs(rng):
+    for _ in range(3):
+        x, w1 = rng.standard_normal(3), rng.standard_normal(3)
+        b1, w2, b2, y = (float(v) for v in rng.standard_normal(4))
+        z1, a1, z2, loss = two_layer_forward(x, w1, b1, w2, b2, y)
+        dw1, db1, dw2, db2 = two_layer_backward(x, w2, a1, z2, y)
+        dz2 = 2 * (z2 - y)
+        yield {"x": x, "w1": w1, "b1": b1, "w2": w2, "b2": b2, "y": y, "z1": z1,
+               "a1": a1, "z2": z2, "loss": loss, "n": 3,
+               "sigma": logistic_regression.stable_sigmoid,
+               "dloss/dz2": dz2, "dloss/dw2": dw2, "dloss/da1": w2 * dz2, "dloss/dz1": db1,
+               "dloss/dw1": dw1}
+
+
+FORMULAS = {
+    "single": Case(_single_envs),
+    "multivariable": Case(_path_envs),
+    "neuron-forward": Case(_neuron_envs),
+    "neuron-backward": Case(_neuron_envs),
+    "fan-out": Case(_fan_out_envs),
+    "logistic": Case(_logistic_envs),
+    "two-layer": Case(_two_layer_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

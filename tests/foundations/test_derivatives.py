@@ -16,6 +16,7 @@ from snippets.foundations.derivatives import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: e^2 to 15 digits, from the series sum 2^k / k! (worked out independently of NumPy's exp).
 E_SQUARED = sum(2.0**k / np.prod(np.arange(1, k + 1, dtype=float)) for k in range(30))
@@ -156,3 +157,49 @@ def test_large_y_up_to_the_limit_is_finite():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/derivatives.md"
+
+#: Points of the worked example, away from the zeros of sin and cos.
+POINTS = [(0.7, -0.4), (2.1, 0.3), (-1.2, 0.8)]
+#: The step of the linear approximations, eqs. (2) and (6).
+STEP = 1e-3
+#: Eqs. (2) and (6) drop the second-order term: |f''| STEP^2 / 2 against |f'| STEP, a
+#: relative error of about STEP |f''| / |f'|, below 5e-3 at these points and steps.
+FIRST_ORDER_RTOL = 5e-3
+
+
+def _one_variable_envs(rng):
+    for x, _ in POINTS:
+        yield {"x": x, "f": np.sin, "f'": np.cos, "df/dx": np.cos, "Deltax": STEP}
+
+
+def _two_variable_envs(rng):
+    for x, y in POINTS:
+        df_dx, df_dy = partials_example(x, y)
+        yield {"x": x, "y": y, "f": f_example,
+               "df/dx": df_dx, "df/dy": df_dy, "Deltax": STEP, "Deltay": -STEP,
+               "Deltaf": f_example(x + STEP, y - STEP) - f_example(x, y)}
+
+
+def _partial_function_envs(rng):
+    for env in _two_variable_envs(rng):
+        yield {**env, "df/dx": lambda x, y: partials_example(x, y)[0],
+               "df/dy": lambda x, y: partials_example(x, y)[1]}
+
+
+FORMULAS = {
+    "quotient": Case(_one_variable_envs),
+    "tangent": Case(_one_variable_envs, approx_rtol=FIRST_ORDER_RTOL,
+                    why_approx="the second-order term is dropped"),
+    "partial-quotients": Case(_partial_function_envs),
+    "example": Case(_two_variable_envs),
+    "partials": Case(_two_variable_envs),
+    "change": Case(_two_variable_envs, approx_rtol=FIRST_ORDER_RTOL,
+                   why_approx="the second-order terms are dropped"),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -17,6 +17,7 @@ from snippets.foundations.gradient import (
 from snippets.foundations.gradient_checking import directional_difference
 
 from checks import EXACT_ATOL, EXACT_RTOL, GRAD_RTOL, assert_gradient
+from formulas import Case, EnvFn, formula_test
 
 #: Number of directions around the circle in the steepest-ascent test: every half degree.
 N_ANGLES = 720
@@ -203,3 +204,52 @@ def test_perpendicular_direction_does_not_change_f():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/gradient.md"
+
+POINTS = [np.array([0.5, 1.0]), np.array([3.0, -0.7]), np.array([2.0, 0.25])]
+
+
+def _valley_envs(rng):
+    for p in POINTS:
+        x, y = p
+        yield {"x": x, "y": y, "f": lambda x, y: valley(np.array([x, y])),
+               "grad_f": lambda x, y: valley_gradient(np.array([x, y]))}
+
+
+def _direction_envs(rng):
+    for p in POINTS:
+        grad = valley_gradient(p)
+        angle = rng.uniform(0.0, 2 * np.pi)
+        u = np.array([np.cos(angle), np.sin(angle)])
+        ascent, descent, top = steepest_directions(grad)
+        circle = [np.array([np.cos(t), np.sin(t)]) for t in np.linspace(0, 2 * np.pi, 720)]
+        yield {"x": p, "f": valley, "grad_f": valley_gradient, "u": u, "n": 2,
+               "df/dx": grad, "theta": angle - np.arctan2(grad[1], grad[0]),
+               "D_u": EnvFn(lambda env, _value: directional_derivative(
+                   valley_gradient(env["x"]), env["u"])),
+               "u_ascent": ascent, "u_descent": descent,
+               # the candidates of the max: every half degree, and the maximiser itself
+               "__domain__": {"u": [*circle, grad / np.linalg.norm(grad)]}}
+        assert top == np.linalg.norm(grad)
+
+
+def _descent_envs(rng):
+    for p in POINTS:
+        lr = 0.1
+        path = descend_valley(p, lr, 1)
+        yield {"x_t": path[0], "x_t+1": path[1], "lr": lr, "grad_f": valley_gradient, "n": 2}
+
+
+FORMULAS = {
+    "valley": Case(_valley_envs),
+    "valley-gradient": Case(_valley_envs),
+    "directional": Case(_direction_envs),
+    "steepest": Case(_direction_envs),
+    "descent": Case(_descent_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

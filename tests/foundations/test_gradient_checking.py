@@ -27,6 +27,7 @@ from snippets.foundations.gradient_checking import (
 )
 
 from checks import EXACT_RTOL, GRAD_RTOL
+from formulas import Case, formula_test
 
 
 def quadratic(A: np.ndarray):
@@ -293,3 +294,97 @@ def test_bad_input_raises_a_clear_error(call, message):
 def test_default_forward_step_is_near_the_square_root_of_epsilon():
     # Same order of magnitude as eps^(1/2) = 1.5e-8, where the two errors of eq. (3) balance.
     assert 0.5 < H_FORWARD / np.sqrt(np.finfo(np.float64).eps) < 2
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/gradient-checking.md"
+
+#: A smooth test function of p variables with its exact gradient.
+P = 4
+
+
+def _f(x):
+    return np.sum(np.sin(x) * np.arange(1, x.size + 1)) + 0.5 * np.sum(x**2)
+
+
+def _grad_f(x):
+    return np.cos(x) * np.arange(1, x.size + 1) + x
+
+
+#: Eq. (1) drops h |f''| / 2 (h = H_FORWARD): about 1e-7 relative at these points.
+FORWARD_RTOL = 1e-5
+#: Eqs. (2) and (5) drop h^2 |f'''| / 6 plus rounding eps |f| / h: below 1e-9 here.
+CENTRAL_RTOL = 1e-7
+#: Eq. (7) has no subtraction: only the h^2 term, 1e-40 at H_COMPLEX.
+COMPLEX_RTOL = 1e-13
+#: Eq. (3)'s error models hold where one term dominates; at h = 1e-3 the neglected terms
+#: are about h relative to the kept one, so 1 % is ten times the expected gap.
+MODEL_RTOL = 1e-2
+
+
+def _point_envs(rng, h):
+    for _ in range(3):
+        x = rng.uniform(-2.0, 2.0, size=P)
+        yield {"x": x, "f": _f, "h": h, "e": np.eye(P), "p": P,
+               "df/dx": lambda v: _grad_f(v), "grad_f": _grad_f,
+               "v": rng.standard_normal(P), "i": 1j, "__ranges__": {"j": "p"}}
+
+
+def _code_envs(rng, code):
+    """The code's estimate bound to the derivative, as the page says it computes it."""
+    for env in _point_envs(rng, None):
+        env["h"] = {"forward": H_FORWARD, "central": H_CENTRAL, "complex": H_COMPLEX}[code]
+        estimate = {"forward": forward_difference, "central": central_difference,
+                    "complex": complex_step}[code](_f, env["x"], env["h"])
+        env["df/dx"] = lambda v, e=estimate: e
+        yield env
+
+
+def _step_envs(rng):
+    # f = sin near x0: |f|, |f''| and |f'''| are sin, sin and cos there
+    x0, h = 0.8, 1e-3
+    eps = EPS
+    f_size, d2, d3 = abs(np.sin(x0)), abs(np.sin(x0)), abs(np.cos(x0))
+    h_fwd, h_cen = best_steps(f_size, d2, d3, eps)
+    yield {"h": h, "varepsilon": eps, "f": f_size, "f''": d2, "f'''": d3,
+           "h_forward*": h_fwd, "h_central*": h_cen,
+           "E_forward": lambda t: abs((np.sin(x0 + t) - np.sin(x0)) / t - np.cos(x0)),
+           "E_central": lambda t: abs((np.sin(x0 + t) - np.sin(x0 - t)) / (2 * t) - np.cos(x0))}
+
+
+def _relative_envs(rng):
+    for _ in range(3):
+        a = rng.standard_normal(5)
+        b = a + rng.normal(scale=1e-3, size=5)
+        yield {"g_analytic": a, "g_numeric": b, "rel": relative_error}
+
+
+def _layer_envs(rng):
+    W = rng.standard_normal((3, 2))
+    F = lambda V: np.tanh(V @ W)
+    backward = lambda V, G: (G * (1.0 - np.tanh(V @ W) ** 2)) @ W.T
+    for _ in range(3):
+        V, G = rng.standard_normal(3), rng.standard_normal(2)
+        s = lambda U, G=G: float(np.sum(G * F(U)))
+        J = W.T * (1.0 - np.tanh(V @ W) ** 2)[:, None]      # (2, 3): outputs by inputs
+        yield {"V": V, "G": G, "F": F, "s": s, "J": J, "backward": backward,
+               "ds/dV": central_difference(s, V), "p": 3, "q": 2, "__ranges__": {"k": 2}}
+
+
+FORMULAS = {
+    "forward": Case(lambda rng: _code_envs(rng, "forward"), approx_rtol=FORWARD_RTOL,
+                    why_approx="the forward difference drops h |f''| / 2"),
+    "central": Case(lambda rng: _code_envs(rng, "central"), approx_rtol=CENTRAL_RTOL,
+                    why_approx="the central difference drops h^2 |f'''| / 6"),
+    "best-step": Case(_step_envs, approx_rtol=MODEL_RTOL,
+                      why_approx="each error model keeps only the leading terms"),
+    "relative": Case(_relative_envs),
+    "directional": Case(lambda rng: _point_envs(rng, H_CENTRAL), approx_rtol=CENTRAL_RTOL,
+                        why_approx="the central difference drops h^2 |f'''| / 6"),
+    "layer": Case(_layer_envs),
+    "complex-step": Case(lambda rng: _code_envs(rng, "complex"), approx_rtol=COMPLEX_RTOL,
+                         why_approx="the complex step drops only an h^2 term"),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

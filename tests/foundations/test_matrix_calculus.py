@@ -7,6 +7,9 @@ import pytest
 
 from snippets.foundations.gradient_checking import check_layer
 from snippets.foundations.matrix_calculus import (
+    add_bias,
+    bias_backward,
+    directional_change,
     grad_linear_form,
     grad_quadratic_form,
     grad_squared_residual_norm,
@@ -16,6 +19,7 @@ from snippets.foundations.matrix_calculus import (
     linear_map,
     matmul_backward,
     matmul_backward_wrong,
+    matmul_dW_by_trace,
     matmul_forward,
     numerical_jacobian,
     quadratic_form,
@@ -27,6 +31,7 @@ from snippets.foundations.matrix_calculus import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, GRAD_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Entrywise tolerance of a Jacobian by central differences against an exact one: the
 #: relative error of eq. (2) of the gradient checking page is about 1e-10 at h = 1e-5.
@@ -141,6 +146,44 @@ def test_matmul_backward_entry_by_entry(rng):
         assert dX[i, j] == pytest.approx(sum(G[i, k] * W[j, k] for k in range(2)), rel=EXACT_RTOL)
 
 
+@pytest.mark.parametrize("m,n_in,n_out", MATMUL_SHAPES)
+def test_trace_route_to_the_matmul_gradient(rng, m, n_in, n_out):
+    """Eq. (8): the sum of entrywise products, tr(G^T X U) and tr(U G^T X) agree, they are
+    the rate of change of sum(G * X W) along U, and the gradient read off is eq. (7)'s."""
+    X, W = rng.standard_normal((m, n_in)), rng.standard_normal((n_in, n_out))
+    G, U = rng.standard_normal((m, n_out)), rng.standard_normal((n_in, n_out))
+    by_entries, trace_gxu, trace_ugx = directional_change(X, G, U)
+    assert trace_gxu == pytest.approx(by_entries, rel=EXACT_RTOL, abs=EXACT_ATOL)
+    assert trace_ugx == pytest.approx(by_entries, rel=EXACT_RTOL, abs=EXACT_ATOL)
+    s = lambda t: float(np.sum(G * matmul_forward(X, W + t * U)))   # noqa: E731
+    assert (s(1e-3) - s(-1e-3)) / 2e-3 == pytest.approx(by_entries, rel=1e-9, abs=1e-12)
+    dW = matmul_dW_by_trace(X, G)
+    assert dW.shape == W.shape
+    np.testing.assert_allclose(dW, matmul_backward(X, W, G)[1], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+
+
+def test_bias_hand_computed():
+    Y = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(add_bias(Y, [10.0, 20.0]), [[11, 22], [13, 24], [15, 26]])
+    # the column sums of G: (1 + 3 + 5, 2 + 4 + 6)
+    np.testing.assert_array_equal(bias_backward(Y), [9.0, 12.0])
+    # Forgetting the sum leaves G itself, shape (3, 2) for b of shape (2,): the check says so.
+    assert shape_errors({"b": Y}, {"b": np.zeros(2)}) == ["db has shape (3, 2), b has (2,)"]
+
+
+@pytest.mark.parametrize("m,n_out", [(1, 1), (1, 3), (5, 1), (6, 4)])
+def test_bias_is_broadcast_forward_and_summed_backward(rng, m, n_out):
+    """Eq. (9): every row of Z is its row of Y plus b, and dL/db = G^T 1 by differences."""
+    Y, b, G = rng.standard_normal((m, n_out)), rng.standard_normal(n_out), rng.standard_normal((m, n_out))
+    Z = add_bias(Y, b)
+    for i in range(m):
+        np.testing.assert_array_equal(Z[i], Y[i] + b)
+    db = bias_backward(G)
+    assert db.shape == b.shape
+    np.testing.assert_allclose(db, G.sum(axis=0), rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert_gradient(lambda v: float(np.sum(G * add_bias(Y, v))), db, b)
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (1, 4), (3, 1), (3, 5)])
 def test_elementwise_backward_is_a_hadamard_product(rng, shape):
     Z, dA = rng.standard_normal(shape), rng.standard_normal(shape)
@@ -222,6 +265,15 @@ def test_square_shapes_hide_the_wrong_transpose_from_the_shape_check(rng):
         (lambda: matmul_backward(np.ones((2, 3)), np.ones((3, 2)), np.full((2, 2), 1e308)), r"bounds on X W"),
         (lambda: matmul_backward_wrong(np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 2))),
          r"G must have the shape of Y = X W, \(2, 4\), got \(4, 2\)"),
+        (lambda: add_bias(np.ones((2, 3)), np.ones(2)), r"b must have shape \(3,\), one entry"),
+        (lambda: add_bias(np.ones(3), np.ones(3)), r"Y must be a 2-D array"),
+        (lambda: add_bias(np.full((1, 1), 1e308), np.full(1, 1e308)), r"a bound on Y \+ b"),
+        (lambda: bias_backward(np.ones(3)), r"G must be a 2-D array"),
+        (lambda: matmul_dW_by_trace(np.ones((2, 3)), np.ones((3, 2))), r"the same m rows"),
+        (lambda: matmul_dW_by_trace(np.full((1, 1), 1e200), np.full((1, 1), 1e200)),
+         r"a bound on X\^T G"),
+        (lambda: directional_change(np.ones((2, 3)), np.ones((2, 2)), np.ones((2, 2))),
+         r"must share n_in"),
         (lambda: shape_errors(np.ones(3), np.ones(3)),
          r"dicts from names to arrays, got ndarray and ndarray"),
         (lambda: shape_errors({"W": np.ones(2)}, {"W": np.ones(2), "b": np.ones(1)}),
@@ -231,3 +283,98 @@ def test_square_shapes_hide_the_wrong_transpose_from_the_shape_check(rng):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/matrix-calculus.md"
+
+#: Eqs. (2)-(6) differentiate their left side by central differences: see formulas.FD_RTOL.
+SIZES = [(1, 1), (3, 2), (4, 5)]
+
+
+def _envs(rng):
+    for q, n in SIZES:
+        a, x = rng.standard_normal(n), rng.standard_normal(n)
+        A = rng.standard_normal((q, n))
+        yield {"a": a, "x": x, "n": n, "q": q, "A": A,
+               "J": jacobian_linear_map(A, x)}
+
+
+def _linear_form_envs(rng):
+    for env in _envs(rng):
+        yield {**env, "a": grad_linear_form(env["a"], env["x"])}
+
+
+def _quadratic_envs(rng):
+    for n in (1, 3, 4):
+        A, x = rng.standard_normal((n, n)), rng.standard_normal(n)
+        yield {"A": A, "x": x, "n": n, "__ranges__": {"k": "n", "l": "n"}}
+
+
+def _least_squares_envs(rng):
+    for m, n in SIZES:
+        X, w, y = rng.standard_normal((m, n)), rng.standard_normal(n), rng.standard_normal(m)
+        r = X @ w - y
+        # the code's gradient of s = r^T r with respect to r, through w: X^T (2 r)
+        yield {"X": X, "w": w, "y": y, "m": m, "n": n, "r": r, "dr/dw": X, "ds/dr": 2 * r,
+               "ds/dw": grad_squared_residual_norm(X, w, y)}
+
+
+def _trace_envs(rng):
+    for p, q in SIZES:
+        A, B = rng.standard_normal((p, q)), rng.standard_normal((q, p))
+        yield {"A": A, "B": B, "p": p, "q": q, "__ranges__": {"i": "p", "j": "q"},
+               "B_code": grad_trace_of_product(A, B).T}
+
+
+def _matmul_envs(rng):
+    for m, (n_in, n_out) in zip([1, 3, 5], SIZES, strict=True):
+        X, W = rng.standard_normal((m, n_in)), rng.standard_normal((n_in, n_out))
+        G = rng.standard_normal((m, n_out))
+        dX, dW = matmul_backward(X, W, G)
+        yield {"X": X, "W": W, "G": G, "m": m, "n_in": n_in, "n_out": n_out, "dX": dX,
+               "dW": dW, "__ranges__": {"j": "n_in", "k": "n_out"}}
+
+
+def _matmul_trace_envs(rng):
+    for m, (n_in, n_out) in zip([1, 3, 5], SIZES, strict=True):
+        X, G = rng.standard_normal((m, n_in)), rng.standard_normal((m, n_out))
+        U = rng.standard_normal((n_in, n_out))
+        dW = matmul_dW_by_trace(X, G)
+        sides = directional_change(X, G, U)
+        # the code's three sides agree, and its gradient is the X^T G the page ends on
+        np.testing.assert_allclose(sides, sides[0], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        np.testing.assert_allclose(dW, X.T @ G, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        yield {"X": X, "G": G, "U": U, "m": m, "n_in": n_in, "n_out": n_out,
+               "tr": lambda M: trace_of_product(M, np.eye(M.shape[0])),
+               "__ranges__": {"i": "m", "k": "n_out"}}
+
+
+def _bias_envs(rng):
+    for m, n_out in [(1, 1), (3, 2), (5, 4)]:
+        G = rng.standard_normal((m, n_out))
+        yield {"G": G, "m": m, "n_out": n_out, "dLoss/db": bias_backward(G),
+               "__ranges__": {"k": "n_out"}}
+
+
+def _elementwise_envs(rng):
+    for m, n in SIZES:
+        Z, dA = rng.standard_normal((m, n)), rng.standard_normal((m, n))
+        yield {"Z": Z, "dA": dA, "dZ": tanh_backward(Z, dA), "m": m, "n": n, "n_out": n,
+               "g": tanh_forward, "g'": lambda V: 1.0 - tanh_forward(V) ** 2}
+
+
+FORMULAS = {
+    "linear-form": Case(_linear_form_envs),
+    "linear-map": Case(lambda rng: ({**e, "A": e["J"]} for e in _envs(rng))),
+    "quadratic-form": Case(_quadratic_envs),
+    "least-squares": Case(_least_squares_envs),
+    "trace": Case(lambda rng: ({**e, "B": e["B_code"]} for e in _trace_envs(rng))),
+    "matmul": Case(_matmul_envs),
+    "matmul-trace": Case(_matmul_trace_envs),
+    "bias": Case(_bias_envs),
+    "elementwise": Case(_elementwise_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -19,6 +19,7 @@ from snippets.foundations.vectorisation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 5), (7, 1), (40, 6), (300, 20)]
 
@@ -114,3 +115,34 @@ def test_make_problem_is_repeatable():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "foundations/vectorisation.md"
+
+
+def _envs(rng):
+    for m, n in [(1, 1), (1, 3), (5, 1), (8, 4)]:
+        X, y, w, b = make_problem(m, n, seed=int(rng.integers(1000)))
+        r = X @ w + b - y
+        code_dw, code_db = gradient_loop(X, y, w, b)
+        yield {"X": X, "y": y, "w": w, "b": b, "m": m, "n": n, "r": r,
+               "Loss": mse_loss(X, y, w, b), "dw": code_dw, "db": code_db}
+
+
+def _vectorised_envs(rng):
+    for env in _envs(rng):
+        X, y, w, b = env["X"], env["y"], env["w"], env["b"]
+        dw, db = gradient_vectorised(X, y, w, b)
+        yield {**env, "dw": dw, "db": db}
+
+
+FORMULAS = {
+    "loss": Case(_envs),
+    "loop": Case(_envs),
+    "rows": Case(_envs),
+    "vectorised": Case(_vectorised_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

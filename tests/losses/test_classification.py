@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from functools import partial
+
+import high_precision as hp
 import numpy as np
 import pytest
 
@@ -38,6 +42,7 @@ from snippets.losses.classification import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, formula_test
 
 #: Numbers of examples: a single one, a few, and more than the 64 entries the checker
 #: tests one by one (above that it checks random directions).
@@ -89,7 +94,7 @@ SIGNED_CASES = {
 }
 CLASS_CASES = {
     "cross_entropy": (cross_entropy_loss, cross_entropy_grad, {}),
-    "label_smoothing": (label_smoothing_loss, label_smoothing_grad, {}),
+    "label_smoothing eps 0.1": (label_smoothing_loss, label_smoothing_grad, {"epsilon": 0.1}),
     "label_smoothing 0.3": (label_smoothing_loss, label_smoothing_grad, {"epsilon": 0.3}),
     "multiclass_focal": (multiclass_focal_loss, multiclass_focal_grad, {}),
     "multiclass_focal gamma 0.5": (multiclass_focal_loss, multiclass_focal_grad, {"gamma": 0.5}),
@@ -161,6 +166,17 @@ def test_bce_known_values():
     np.testing.assert_allclose(bce_grad([0.8, 0.4], [1, 0]), [-0.625, 5 / 6], rtol=EXACT_RTOL)
 
 
+def test_bce_stays_finite_where_the_probability_approaches_its_label():
+    """Near p = y in {0, 1} the loss tends to 0 and the derivative to -1 (y = 1) or +1 (y = 0);
+    only towards the opposite end do both grow without bound."""
+    h = 1e-12
+    assert bce_loss([1.0 - h], [1]) == pytest.approx(h, rel=1e-3, abs=0.0)
+    assert bce_grad([1.0 - h], [1])[0] == pytest.approx(-1.0, rel=1e-9)
+    assert bce_grad([h], [0])[0] == pytest.approx(1.0, rel=1e-9)
+    assert bce_loss([h], [1]) == pytest.approx(-np.log(h), rel=EXACT_RTOL)
+    assert bce_grad([h], [1])[0] == pytest.approx(-1.0 / h, rel=1e-9)
+
+
 def test_bce_gradient_simplification_step(rng):
     """Eq. (2): the two-term derivative equals the single fraction."""
     p = rng.uniform(0.01, 0.99, size=50)
@@ -199,6 +215,13 @@ def test_multilabel_is_bce_over_all_entries(rng):
                                bce_with_logits_grad(z.ravel(), y.ravel()), rtol=EXACT_RTOL)
     # Known value: every logit 0 costs log 2 per label.
     assert multilabel_bce_loss(np.zeros((2, 3)), np.eye(2, 3)) == pytest.approx(np.log(2.0))
+    # Soft labels in [0, 1], as eq. (5) and the frameworks accept them: the same relation.
+    soft = rng.uniform(0.0, 1.0, size=(7, 3))
+    assert multilabel_bce_loss(z, soft) == pytest.approx(
+        bce_with_logits_loss(z.ravel(), soft.ravel()), rel=EXACT_RTOL)
+    np.testing.assert_allclose(multilabel_bce_grad(z, soft).ravel(),
+                               bce_with_logits_grad(z.ravel(), soft.ravel()), rtol=EXACT_RTOL)
+    assert_gradient(lambda v: multilabel_bce_loss(v, soft), multilabel_bce_grad(z, soft), z, rng)
 
 
 # ---------------------------------------------------------------- categorical cross-entropy
@@ -245,6 +268,63 @@ def test_naive_cross_entropy_fails_where_the_stable_one_is_exact():
     assert naive_cross_entropy_loss(zs, [0]) == pytest.approx(cross_entropy_loss(zs, [0]), rel=1e-14)
 
 
+#: Rows of logits with a large margin, and a true class: the largest logit right (the loss
+#: is about e^-margin, far below the rounding unit of log 1), or wrong (about the margin);
+#: a tie at the maximum; and a largest logit that is not the first entry.
+LARGE_MARGIN_ROWS = [
+    *[((a, 0.0), y) for a in (40.0, 100.0, 800.0) for y in (0, 1)],
+    ((0.0, 45.0), 1),
+    ((50.0, 50.0, 0.0), 0),
+    ((60.0, 21.0, 0.0), 0),
+]
+
+
+@pytest.mark.parametrize("row, y", LARGE_MARGIN_ROWS)
+@pytest.mark.parametrize("name", ["cross_entropy", "label_smoothing 0", "label_smoothing 0.1",
+                                  "multiclass_focal", "multiclass_focal gamma 0.5"])
+def test_softmax_losses_keep_their_digits_at_large_margins(row, y, name):
+    """Against 420-digit arithmetic: every entry of loss and gradient to float64 precision."""
+    loss, grad, reference = {
+        "cross_entropy": (cross_entropy_loss, cross_entropy_grad, hp.cross_entropy(y)),
+        "label_smoothing 0": (partial(label_smoothing_loss, epsilon=0.0),
+                              partial(label_smoothing_grad, epsilon=0.0),
+                              hp.label_smoothing(y, 0.0)),
+        "label_smoothing 0.1": (partial(label_smoothing_loss, epsilon=0.1),
+                                partial(label_smoothing_grad, epsilon=0.1),
+                                hp.label_smoothing(y, 0.1)),
+        "multiclass_focal": (multiclass_focal_loss, multiclass_focal_grad,
+                             hp.multiclass_focal(y, 2.0)),
+        "multiclass_focal gamma 0.5": (partial(multiclass_focal_loss, gamma=0.5),
+                                       partial(multiclass_focal_grad, gamma=0.5),
+                                       hp.multiclass_focal(y, 0.5)),
+    }[name]
+    value, gradient = hp.value_and_gradient(reference, row)
+    z = np.array([row])
+    assert loss(z, [y]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(grad(z, [y])[0], gradient, rtol=EXACT_RTOL, atol=0.0)
+
+
+@pytest.mark.parametrize("z", [40.0, -40.0, 100.0, -100.0, 800.0, -800.0, 2.0])
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.3])
+def test_binary_cross_entropy_on_logits_keeps_its_digits_at_large_margins(z, y):
+    """Against 420-digit arithmetic, also where log(1 + e^z) - y z would cancel to 0."""
+    value, gradient = hp.value_and_gradient(hp.binary_cross_entropy(y), [z])
+    assert bce_with_logits_loss([z], [y]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(bce_with_logits_grad([z], [y]), gradient, rtol=EXACT_RTOL,
+                               atol=0.0)
+    assert multilabel_bce_loss([[z]], [[y]]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(multilabel_bce_grad([[z]], [[y]])[0], gradient,
+                               rtol=EXACT_RTOL, atol=0.0)
+
+
+def test_cross_entropy_at_margin_40_is_not_rounded_to_zero():
+    """The case of the text: log(1 + e^-40) is 4.25e-18, and log of 1 + 4.25e-18 rounds to 0."""
+    z = np.array([[40.0, 0.0]])
+    assert cross_entropy_loss(z, [0]) == pytest.approx(math.exp(-40.0), rel=EXACT_RTOL, abs=0.0)
+    # The focal loss is (1 - p_y)^2 (-log p_y), about e^-120 = 7.67e-53, not 0.
+    assert multiclass_focal_loss(z, [0]) == pytest.approx(math.exp(-120.0), rel=1e-15, abs=0.0)
+
+
 # ----------------------------------------------------------------------- label smoothing
 
 def test_label_smoothing_known_values():
@@ -263,13 +343,25 @@ def test_label_smoothing_with_epsilon_zero_is_cross_entropy(rng):
     np.testing.assert_array_equal(label_smoothing_grad(z, y, epsilon=0.0), cross_entropy_grad(z, y))
 
 
+def test_label_smoothing_is_off_by_default_as_in_the_frameworks(rng):
+    # PyTorch's CrossEntropyLoss and Keras's CategoricalCrossentropy default to 0.
+    z, y = multiclass(rng, 6, 3)
+    assert label_smoothing_loss(z, y) == cross_entropy_loss(z, y)
+    np.testing.assert_array_equal(label_smoothing_grad(z, y), cross_entropy_grad(z, y))
+    np.testing.assert_array_equal(smoothed_targets(y, 3), np.eye(3)[y])
+    # Measured with torch 2.13.0: CrossEntropyLoss(label_smoothing=0.3) at logits
+    # log(1, 2, 3) and class 2 gives 0.8435549202375725, the value of eq. (9).
+    assert label_smoothing_loss(Z_SIXTHS, [2], epsilon=0.3) == pytest.approx(
+        0.8435549202375725, rel=EXACT_RTOL)
+
+
 def test_label_smoothing_splits_into_cross_entropy_and_a_uniform_term(rng):
     """(1 - eps) CE + eps times the mean over classes of -log p: the decomposition in the text."""
     z, y = multiclass(rng, 10, 5)
     uniform = np.mean(-np.mean(np.log(softmax(z)), axis=1))
     expected = 0.9 * cross_entropy_loss(z, y) + 0.1 * uniform
-    assert label_smoothing_loss(z, y) == pytest.approx(expected, rel=1e-12)
-    np.testing.assert_allclose(smoothed_targets(y, 5).sum(axis=1), 1.0, rtol=EXACT_RTOL)
+    assert label_smoothing_loss(z, y, epsilon=0.1) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(smoothed_targets(y, 5, 0.1).sum(axis=1), 1.0, rtol=EXACT_RTOL)
 
 
 # ---------------------------------------------------------------------------- focal loss
@@ -327,6 +419,23 @@ def test_naive_focal_agrees_for_moderate_logits_and_fails_for_large_ones(rng):
     assert naive == np.inf
     # The true loss: 0.75 * (1 - p_t)^2 * softplus(40) with 1 - p_t = sigma(40) ~ 1: about 30.
     assert focal_loss([40.0], [0]) == pytest.approx(0.75 * sigmoid(40.0) ** 2 * 40.0, rel=1e-12)
+
+
+def test_focal_losses_match_the_documented_keras_formulas(rng):
+    """Keras's documented focal losses, written out on probabilities: the conversions stated
+    on the page (no alpha by default in the binary one, a scalar alpha in the other)."""
+    z, y = binary(rng, 20)
+    p = sigmoid(z)
+    bce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    focal_factor = np.where(y == 1, (1 - p) ** 2, p**2)
+    keras_binary = np.mean(focal_factor * bce)                       # apply_class_balancing=False
+    assert focal_loss(z, y, alpha=None) == pytest.approx(keras_binary, rel=1e-12)
+    balanced = np.mean(np.where(y == 1, 0.25, 0.75) * focal_factor * bce)   # ... =True
+    assert focal_loss(z, y) == pytest.approx(balanced, rel=1e-12)
+    z, y = multiclass(rng, 12, 4)
+    P, Y = softmax(z), np.eye(4)[y]
+    keras_categorical = np.mean(np.sum(0.25 * Y * (1 - P) ** 2 * -np.log(P), axis=1))
+    assert 0.25 * multiclass_focal_loss(z, y) == pytest.approx(keras_categorical, rel=1e-12)
 
 
 def test_multiclass_focal_known_value():
@@ -470,8 +579,8 @@ def test_logit_losses_are_finite_and_warning_free_at_extreme_logits(z):
         multilabel_bce_loss(zs[None, :], y01[None, :]), multilabel_bce_grad(zs[None, :], y01[None, :]),
     ]
     Z = np.array([[z, 0.0, -z], [-z, 0.0, z]])
-    for loss, grad in [(cross_entropy_loss, cross_entropy_grad),
-                       (label_smoothing_loss, label_smoothing_grad),
+    smoothing = (partial(label_smoothing_loss, epsilon=0.1), partial(label_smoothing_grad, epsilon=0.1))
+    for loss, grad in [(cross_entropy_loss, cross_entropy_grad), smoothing,
                        (multiclass_focal_loss, multiclass_focal_grad),
                        (weston_watkins_loss, weston_watkins_grad),
                        (crammer_singer_loss, crammer_singer_grad)]:
@@ -500,8 +609,9 @@ def test_logit_losses_are_finite_and_warning_free_at_extreme_logits(z):
         (lambda: bce_with_logits_loss([np.nan], [1]), r"z must be finite"),
         (lambda: bce_with_logits_loss([1.0], [np.inf]), r"y must be finite"),
         (lambda: multilabel_bce_loss([1.0], [1]), r"shape \(m, C\), got shape \(1,\)"),
-        (lambda: multilabel_bce_grad([[1.0]], [[0.5]]), r"labels must be in \{0\.0, 1\.0\}"),
-        (lambda: focal_loss([1.0], [0.5]), r"labels must be in"),
+        (lambda: multilabel_bce_grad([[1.0]], [[1.5]]), r"targets y must lie in \[0, 1\], got min 1\.5"),
+        # Eq. (11) is defined for hard labels: the focal loss refuses soft ones.
+        (lambda: focal_loss([1.0], [0.5]), r"labels must be in \{0\.0, 1\.0\}, got \[0\.5\]"),
         (lambda: focal_loss(np.ones((1, 1, 1)), np.ones((1, 1, 1))), r"\(m,\) or \(m, C\)"),
         (lambda: focal_grad([1.0], [1], alpha=1.5), r"alpha must be None or a number in \[0, 1\]"),
         (lambda: focal_grad([1.0], [1], gamma=-1.0), r"gamma must be a finite number >= 0"),
@@ -554,3 +664,148 @@ def test_logit_losses_are_finite_and_warning_free_at_extreme_logits(z):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/classification.md"
+
+#: Moderate logits (|z| < 6): e^z of the written-out forms stays far from overflow.
+M_EX, C_EX = 6, 4
+ALPHA, GAMMA, EPS_SMOOTH, MARGIN = 0.3, 2.0, 0.1, 1.0
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _rows(fn, z, y, *args):
+    """The loss (or gradient) of each example alone: the code on a batch of one."""
+    return np.array([fn(z[i:i + 1], y[i:i + 1], *args) for i in range(len(z))])
+
+
+def _binary_envs(rng):
+    z = rng.uniform(-5.0, 5.0, size=M_EX)
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    p = _sigmoid(z)
+    yield {"z": z, "y": y, "p": p, "m": M_EX, "sigma": _sigmoid,
+           "loss": _rows(bce_loss, p, y), "Loss": bce_loss(p, y),
+           "dp": bce_grad(p, y), "dloss/dp": M_EX * bce_grad(p, y),
+           "dz": bce_with_logits_grad(z, y)}
+
+
+def _logit_envs(rng):
+    for env in _binary_envs(rng):
+        yield {**env, "loss": _rows(bce_with_logits_loss, env["z"], env["y"]),
+               "softplus": _softplus}
+
+
+def _multilabel_envs(rng):
+    Z = rng.uniform(-4.0, 4.0, size=(M_EX, C_EX))
+    Y = (rng.uniform(size=(M_EX, C_EX)) < 0.5).astype(float)
+    yield {"Z": Z, "Y": Y, "m": M_EX, "C": C_EX, "sigma": _sigmoid,
+           "loss": _rows(multilabel_bce_loss, Z, Y), "Loss": multilabel_bce_loss(Z, Y),
+           "dZ": multilabel_bce_grad(Z, Y)}
+
+
+def _multiclass_envs(rng, loss_fn=cross_entropy_loss, grad_fn=cross_entropy_grad, *args):
+    Z = rng.uniform(-4.0, 4.0, size=(M_EX, C_EX))
+    y = np.array([0, 1, 2, 3, 1, 2])
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    Y = np.eye(C_EX)[y]
+    yield {"Z": Z, "y": y, "Y": Y, "P": P, "m": M_EX, "C": C_EX, "M": Z.max(axis=1),
+           "k_hat": np.argmax(Z, axis=1),               # the class of the largest logit
+           "loss": _rows(loss_fn, Z, y, *args), "Loss": loss_fn(Z, y, *args),
+           "dZ": grad_fn(Z, y, *args), "dloss/dZ": np.vstack(_rows(grad_fn, Z, y, *args)),
+           "__labels__": ("y", "k_hat"), "__ranges__": {"j": "C"}}
+
+
+def _smoothing_envs(rng):
+    for env in _multiclass_envs(rng, label_smoothing_loss, label_smoothing_grad, EPS_SMOOTH):
+        yield {**env, "varepsilon": EPS_SMOOTH,
+               "Q": smoothed_targets(env["y"], C_EX, EPS_SMOOTH)}
+
+
+def _focal_envs(rng):
+    z = rng.uniform(-4.0, 4.0, size=M_EX)
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    s = (2 * y - 1) * z
+    per_example_dz = np.concatenate(_rows(focal_grad, z, y, ALPHA, GAMMA))
+    dloss_ds = (2 * y - 1) * per_example_dz
+    p_t = _sigmoid(s)
+    yield {"z": z, "y": y, "s": s, "m": M_EX, "alpha": ALPHA, "gamma": GAMMA,
+           "sigma": _sigmoid, "softplus": _softplus,
+           "p_t": Dyn(lambda e: p_t[e["i"] - 1]),
+           "alpha_t": Dyn(lambda e: ALPHA if y[e["i"] - 1] == 1 else 1 - ALPHA),
+           "loss": _rows(focal_loss, z, y, ALPHA, GAMMA),
+           "dloss/ds": dloss_ds, "dloss/dp_t": dloss_ds / (p_t * (1 - p_t)),
+           "dz": focal_grad(z, y, ALPHA, GAMMA)}
+
+
+def _multiclass_focal_envs(rng):
+    for env in _multiclass_envs(rng, multiclass_focal_loss, multiclass_focal_grad, GAMMA):
+        P, y = env["P"], env["y"]
+        yield {**env, "gamma": GAMMA, "p_y": Dyn(lambda e, P=P, y=y: P[e["i"] - 1, y[e["i"] - 1]])}
+
+
+def _signed_envs(rng, loss_fn, grad_fn):
+    # both sides of the margin y z = 1, and points exactly on it
+    z = np.array([-2.0, -0.5, 0.3, 1.0, 1.7, 2.5, -1.0, 0.0])
+    y = np.array([1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0])
+    yield {"z": z, "y": y, "m": z.size, "sigma": _sigmoid,
+           "loss": _rows(loss_fn, z, y), "Loss": loss_fn(z, y), "dz": grad_fn(z, y)}
+
+
+def _margin_envs(rng, loss_fn, grad_fn):
+    for env in _multiclass_envs(rng, loss_fn, grad_fn, MARGIN):
+        Z, y = env["Z"].copy(), env["y"]
+        Z[0, y[0]] = Z[0].max() + 3.0          # one example far inside the margin: no loss
+        env = {**env, "Z": Z, "M": Z.max(axis=1), "loss": _rows(loss_fn, Z, y, MARGIN),
+               "Loss": loss_fn(Z, y, MARGIN), "dZ": grad_fn(Z, y, MARGIN),
+               "dloss/dZ": np.vstack(_rows(grad_fn, Z, y, MARGIN))}
+
+        def k_star(e, Z=Z, y=y):
+            row = Z[e["i"] - 1].copy()
+            row[y[e["i"] - 1]] = -np.inf
+            return int(np.argmax(row)) + 1            # 1-based, as on the page
+
+        yield {**env, "Delta": MARGIN, "k*": Dyn(k_star)}
+
+
+FORMULAS = {
+    "bce": Case(_binary_envs),
+    "bce-grad": Case(_binary_envs),
+    "bce-logits": Case(_logit_envs),
+    "bce-logits-grad": Case(_logit_envs),
+    "multilabel": Case(_multilabel_envs),
+    "multilabel-grad": Case(_multilabel_envs),
+    "cross-entropy": Case(_multiclass_envs),
+    "cross-entropy-grad": Case(_multiclass_envs),
+    "label-smoothing": Case(_smoothing_envs),
+    "label-smoothing-grad": Case(_smoothing_envs),
+    "focal": Case(_focal_envs),
+    "focal-grad": Case(_focal_envs),
+    "multiclass-focal": Case(_multiclass_focal_envs),
+    "multiclass-focal-grad": Case(_multiclass_focal_envs),
+    "logistic": Case(lambda rng: _signed_envs(rng, logistic_loss, logistic_grad)),
+    "logistic-grad": Case(lambda rng: _signed_envs(rng, logistic_loss, logistic_grad)),
+    "hinge": Case(lambda rng: _signed_envs(rng, hinge_loss, hinge_grad)),
+    "hinge-grad": Case(lambda rng: _signed_envs(rng, hinge_loss, hinge_grad)),
+    "squared-hinge": Case(lambda rng: _signed_envs(rng, squared_hinge_loss, squared_hinge_grad)),
+    "squared-hinge-grad": Case(lambda rng: _signed_envs(rng, squared_hinge_loss,
+                                                        squared_hinge_grad)),
+    "weston-watkins": Case(lambda rng: _margin_envs(rng, weston_watkins_loss, weston_watkins_grad)),
+    "weston-watkins-grad": Case(lambda rng: _margin_envs(rng, weston_watkins_loss,
+                                                         weston_watkins_grad)),
+    "crammer-singer": Case(lambda rng: _margin_envs(rng, crammer_singer_loss, crammer_singer_grad)),
+    "crammer-singer-grad": Case(lambda rng: _margin_envs(rng, crammer_singer_loss,
+                                                         crammer_singer_grad)),
+    "exponential": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
+    "exponential-grad": Case(lambda rng: _signed_envs(rng, exponential_loss, exponential_grad)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -21,6 +21,7 @@ from snippets.losses.embeddings import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: (m, n): a single pair, a single coordinate, and up to 60 entries, which the checker
 #: compares coordinate by coordinate (the whole gradient at once, in the Euclidean norm).
@@ -207,6 +208,21 @@ def test_contrastive_subgradient_at_zero_distance():
     np.testing.assert_array_equal(dv, 0.0)
 
 
+def test_contrastive_collapsed_dissimilar_pair_has_no_subgradient(rng):
+    """At u = v the dissimilar term mu^2 - 2 mu d + d^2 falls in every direction: a concave
+    kink. A subgradient g needs loss(u + h) >= loss(u) + g . h for all small h; for the code's
+    g = 0 the loss falls below that plane in every direction tried."""
+    u = np.array([[1.0, -2.0, 0.5]])
+    (du, _), value = contrastive_grad(u, u.copy(), [0]), contrastive_loss(u, u.copy(), [0])
+    np.testing.assert_array_equal(du, 0.0)
+    for _ in range(20):
+        h = 1e-3 * rng.standard_normal((1, 3))
+        drop = value - contrastive_loss(u + h, u, [0])
+        # The loss falls by 2 mu |h| - |h|^2, to first order 2 |h| with mu = 1.
+        assert drop == pytest.approx(2 * np.linalg.norm(h) - np.sum(h**2), rel=1e-9)
+        assert drop > 0.0
+
+
 # ------------------------------------------------------------------------------- triplet
 
 def test_triplet_known_values():
@@ -250,6 +266,53 @@ def test_triplet_subgradients_at_the_kinks():
     np.testing.assert_array_equal(dpos, 0.0)
     np.testing.assert_allclose(du, [[0.0, 1.0]], rtol=EXACT_RTOL)     # -(u - v-)/d- = (0, 1)
     np.testing.assert_allclose(dneg, [[0.0, -1.0]], rtol=EXACT_RTOL)
+
+
+def test_triplet_zero_distances_convex_kink_at_the_positive_concave_at_the_negative(rng):
+    v = np.array([[0.0, 3.0]])
+    # Anchor on its positive (d+ = 0, d- = 3, active): the code's gradient is a subgradient,
+    # loss(u + h) >= loss(u) + du . h for small h (d+ enters with a plus sign: a convex cone).
+    u = np.zeros((1, 2))
+    value, (du, _, _) = triplet_margin_loss(u, u.copy(), v, 4.0), triplet_margin_grad(u, u.copy(), v, 4.0)
+    for _ in range(20):
+        h = 1e-4 * rng.standard_normal((1, 2))
+        assert triplet_margin_loss(u + h, u, v, 4.0) >= value + np.sum(du * h)
+    # Anchor on its negative (d- = 0, d+ = 3): -d- is a concave cone, and the loss falls
+    # below the plane of the code's gradient in every direction: it is no subgradient.
+    value, (du, _, _) = triplet_margin_loss(u, v, u.copy()), triplet_margin_grad(u, v, u.copy())
+    for _ in range(20):
+        h = 1e-4 * rng.standard_normal((1, 2))
+        assert triplet_margin_loss(u + h, v, u) < value + np.sum(du * h)
+
+
+def test_triplet_against_pytorch_at_a_zero_distance():
+    """PyTorch adds eps to every coordinate of the difference before the norm.
+
+    Measured with torch 2.13.0, TripletMarginLoss() in float64 at u = v+ = (1, 2, 3),
+    v- = (1.5, 2, 3): loss 0.5000027320488076, gradient (1.5774, 0.5773, 0.5773) in the
+    anchor and -0.5774 (1, 1, 1) in the positive.
+    """
+    u, v_neg = np.array([[1.0, 2.0, 3.0]]), np.array([[1.5, 2.0, 3.0]])
+    eps = 1e-6
+    # PyTorch's documented distance ||u - v + eps||, and its gradient (u - v + eps) / d.
+    d_pos, d_neg = np.linalg.norm(eps * np.ones(3)), np.linalg.norm(u - v_neg + eps)
+    assert d_pos - d_neg + 1.0 == pytest.approx(0.5000027320488076, rel=EXACT_RTOL)
+    torch_du = eps * np.ones(3) / d_pos - (u - v_neg + eps) / d_neg
+    np.testing.assert_allclose(torch_du, [[1.5774, 0.5773, 0.5773]], atol=1e-4)
+    # Ours: d+ = 0 exactly, and eq. (5) gives d+ the subgradient 0.
+    assert triplet_margin_loss(u, u.copy(), v_neg) == 0.5
+    du, dpos, _ = triplet_margin_grad(u, u.copy(), v_neg)
+    np.testing.assert_allclose(du, [[1.0, 0.0, 0.0]], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_array_equal(dpos, 0.0)
+    # The gradients differ by the unit vector (1, 1, 1) / sqrt 3: by 1, not by about eps.
+    assert np.linalg.norm(torch_du - du) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_triplet_accepts_a_margin_of_zero():
+    # PyTorch refuses margin <= 0; here margin = 0 asks only for d+ <= d-: d+ = 5, d- = 1.
+    u, v_pos, v_neg = np.zeros((1, 2)), np.array([[3.0, 4.0]]), np.array([[0.0, 1.0]])
+    assert triplet_margin_loss(u, v_pos, v_neg, margin=0.0) == pytest.approx(4.0, rel=EXACT_RTOL)
+    assert triplet_margin_loss(u, v_neg, v_pos, margin=0.0) == 0.0
 
 
 # ------------------------------------------------------------------------ extreme inputs
@@ -314,3 +377,89 @@ ONE = np.ones((1, 2))
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/embeddings.md"
+
+MU = 0.2
+
+
+def _pairs(rng, m=6, n=3):
+    U, V = rng.standard_normal((m, n)), rng.standard_normal((m, n))
+    return U, V
+
+
+def _cosine_envs(rng):
+    U, V = _pairs(rng)
+    dU, dV = cosine_similarity_grad(U, V)
+    for i in range(2):
+        u, v = U[i], V[i]
+        yield {"u": u, "v": v, "n": 3, "m": 6, "c": float(cosine_similarity(U, V)[i]),
+               "u_hat": u / np.linalg.norm(u), "v_hat": v / np.linalg.norm(v),
+               "dc/du": dU[i], "dc/dv": dV[i], "U": U, "V": V,
+               "C_all": cosine_similarity(U, V)}
+
+
+def _cosine_batch_envs(rng):
+    U, V = _pairs(rng)
+    V[3] = U[3] + 0.05 * V[3]                  # a dissimilar pair that is very close: c > mu
+    V[4] = -U[4] + 0.05 * V[4]                 # a dissimilar pair far apart: c <= mu
+    y = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0])
+    c = cosine_similarity(U, V)
+    dU_c, _ = cosine_similarity_grad(U, V)
+    du, dv = cosine_embedding_grad(U, V, y, MU)
+    dloss_dc = np.where(y == 1.0, -1.0, np.where(c > MU, 1.0, 0.0))
+    yield {"U": U, "V": V, "y": y, "c": c, "mu": MU, "m": 6, "dc/du": dU_c,
+           "loss": np.array([cosine_embedding_loss(U[i:i + 1], V[i:i + 1], y[i:i + 1], MU)
+                             for i in range(6)]),
+           "Loss": cosine_embedding_loss(U, V, y, MU), "du": du, "dv": dv,
+           "dloss/dc": dloss_dc}
+    assert np.any((y == -1.0) & (c > MU)) and np.any((y == -1.0) & (c <= MU))
+
+
+def _distance_envs(rng):
+    U, V = _pairs(rng)
+    V[2] = U[2]                                  # a pair at distance 0
+    V[1] = U[1] + 0.1                            # a dissimilar pair closer than the margin
+    d = distance(U, V)
+    dd_du, dd_dv = distance_grad(U, V)
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
+    du, dv = contrastive_grad(U, V, y, 1.5)
+    unit = np.where(d[:, None] > 0, (U - V) / np.where(d > 0, d, 1.0)[:, None], 0.0)
+    # the code's dl_i/dd_i, read back from its gradient: du_i = (1/m) dl_i/dd_i * unit_i
+    dloss_dd = 6 * np.sum(du * unit, axis=1)
+    yield {"U": U, "V": V, "d": d, "dd/du": dd_du, "dd/dv": dd_dv, "y": y, "mu": 1.5,
+           "m": 6, "loss": np.array([contrastive_loss(U[i:i + 1], V[i:i + 1], y[i:i + 1], 1.5)
+                                     for i in range(6)]),
+           "du": du, "dv": dv, "dloss/dd": dloss_dd}
+
+
+def _triplet_envs(rng):
+    U, P = _pairs(rng)
+    N = rng.standard_normal(U.shape)
+    N[1] = U[1] + 10.0                            # an easy triplet: no loss, no gradient
+    d_pos, d_neg = distance(U, P), distance(U, N)
+    du, dp, dn = triplet_margin_grad(U, P, N, MU)
+    yield {"U": U, "V+": P, "V-": N, "d+": d_pos, "d-": d_neg, "mu": MU, "m": 6,
+           "loss": np.array([triplet_margin_loss(U[i:i + 1], P[i:i + 1], N[i:i + 1], MU)
+                             for i in range(6)]),
+           "h": (d_pos - d_neg + MU > 0).astype(float), "du": du, "dv+": dp, "dv-": dn,
+           "E_hat+": (U - P) / d_pos[:, None], "E_hat-": (U - N) / d_neg[:, None]}
+
+
+FORMULAS = {
+    "cosine": Case(lambda rng: ({"U": e["U"], "V": e["V"], "m": 6, "c": e["C_all"]}
+                                for e in _cosine_envs(rng))),
+    "cosine-grad": Case(_cosine_envs),
+    "cosine-embedding": Case(_cosine_batch_envs),
+    "cosine-embedding-grad": Case(_cosine_batch_envs),
+    "distance": Case(_distance_envs),
+    "contrastive": Case(_distance_envs),
+    "contrastive-grad": Case(_distance_envs),
+    "triplet": Case(_triplet_envs),
+    "triplet-grad": Case(_triplet_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import high_precision as hp
 import numpy as np
 import pytest
 
@@ -32,6 +33,7 @@ from snippets.losses.regression import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Shapes of y_hat: one example, one output per example, several outputs per example.
 SHAPES = [(1,), (7,), (1, 1), (5, 3), (6, 10)]
@@ -205,6 +207,14 @@ def test_log_cosh_known_values_and_stable_equals_naive(rng):
     assert log_cosh_loss(y_hat, y) == pytest.approx(naive_log_cosh_loss(y_hat, y), rel=1e-12)
 
 
+@pytest.mark.parametrize("r", [1e-10, -1e-8, 3e-6, 1e-3, 0.5, -1.0, 1.0 + 1e-9, 3.0, 30.0, 1000.0])
+def test_log_cosh_keeps_its_digits_from_tiny_to_huge_residuals(r):
+    """Against 420-digit arithmetic: the sinh form below |r| = 1, the exp form above."""
+    value, gradient = hp.value_and_gradient(hp.log_cosh(0.0), [r])
+    assert log_cosh_loss([r], [0.0]) == pytest.approx(value, rel=EXACT_RTOL, abs=0.0)
+    np.testing.assert_allclose(log_cosh_grad([r], [0.0]), gradient, rtol=EXACT_RTOL)
+
+
 def test_log_cosh_derivative_step_sinh_over_cosh(rng):
     """Eq. (11): the chain rule gives sinh(r) / cosh(r), which is tanh(r)."""
     y_hat, y = make_pair(rng, (20,), scale=3.0)
@@ -284,6 +294,17 @@ def test_poisson_is_the_nll_of_the_pmf_minus_log_factorial(rng):
     np.testing.assert_allclose(poisson_nll_grad(z, y) * 12, (1 - y / rate) * rate, rtol=1e-12)
 
 
+def test_poisson_accepts_any_target_at_least_zero(rng):
+    """Eq. (14) is defined for every y >= 0, counts or not (PyTorch checks nothing)."""
+    z, y = rng.normal(size=8), rng.uniform(0.0, 5.0, size=8)
+    assert_gradient(lambda v: poisson_nll_loss(v, y), poisson_nll_grad(z, y), z, rng)
+    # Measured with torch 2.13.0: PoissonNLLLoss() at z = (0.3, -1.2), y = (2.5, 0.7).
+    assert poisson_nll_loss([0.3, -1.2], [2.5, 0.7]) == pytest.approx(0.8705265097441026,
+                                                                      rel=EXACT_RTOL)
+    # The minimum over z is at e^z = y, for a rate of 2.5 as for a count.
+    np.testing.assert_allclose(poisson_nll_grad([np.log(2.5)], [2.5]), [0.0], atol=EXACT_ATOL)
+
+
 def test_poisson_known_values_minimum_and_extremes():
     # z = 0, y = 3: e^0 - 0 = 1; z = ln 2, y = 2: 2 - 2 ln 2.
     assert poisson_nll_loss([0.0, np.log(2.0)], [3.0, 2.0]) == pytest.approx(
@@ -333,10 +354,37 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
     assert a == b == pytest.approx(0.5 * (np.log(1e-3) + 0.25 / 1e-3), rel=EXACT_RTOL)
     assert gaussian_nll_var_grad([1.0], [0.5], [1e-9], eps=1e-3)[0] == 0.0
     assert gaussian_nll_grad([1.0], [0.5], [1e-300])[0] == pytest.approx(0.5 / 1e-6, rel=EXACT_RTOL)
+    # A variance of exactly 0 is clamped like any other below eps (PyTorch accepts it too).
+    assert gaussian_nll_loss([1.0], [0.5], [0.0], eps=1e-3) == b
+    assert gaussian_nll_grad([1.0], [0.5], [0.0], eps=1e-3)[0] == pytest.approx(0.5 / 1e-3,
+                                                                               rel=EXACT_RTOL)
+    assert gaussian_nll_var_grad([1.0], [0.5], [0.0], eps=1e-3)[0] == 0.0
     # full=False drops exactly 0.5 log(2 pi) per entry.
     diff = gaussian_nll_loss([1.0, 2.0], [0.0, 0.0], [1.0, 3.0], full=True) - \
         gaussian_nll_loss([1.0, 2.0], [0.0, 0.0], [1.0, 3.0])
     assert diff == pytest.approx(0.5 * np.log(2 * np.pi), rel=EXACT_RTOL)
+
+
+def test_gaussian_against_pytorch_where_the_variance_is_clamped():
+    """PyTorch clamps var under no_grad, so its var gradient is eq. (17) at the clamped value.
+
+    Measured with torch 2.13.0, GaussianNLLLoss() in float64, y_hat = 1, y = 0.5, and
+    var = 1e-8 or var = 0: loss 124993.09224472102, gradient 500000.0 in y_hat and
+    -124999500000.0 in var.
+    """
+    for var in (1e-8, 0.0):
+        assert gaussian_nll_loss([1.0], [0.5], [var]) == pytest.approx(124993.09224472102,
+                                                                       rel=EXACT_RTOL)
+        assert gaussian_nll_grad([1.0], [0.5], [var])[0] == pytest.approx(500000.0,
+                                                                          rel=EXACT_RTOL)
+        # Ours is the derivative of the clamped loss, which does not depend on var there ...
+        assert gaussian_nll_var_grad([1.0], [0.5], [var])[0] == 0.0
+        # ... PyTorch's is (eps - r^2) / (2 eps^2) / m, eq. (17) with v = eps.
+        eps, r = 1e-6, 0.5
+        assert (eps - r**2) / (2 * eps**2) == pytest.approx(-124999500000.0, rel=EXACT_RTOL)
+    # Above eps the two agree: at var = 1e-3 PyTorch gives -124500.0 in var.
+    assert gaussian_nll_var_grad([1.0], [0.5], [1e-3])[0] == pytest.approx(-124500.0,
+                                                                          rel=EXACT_RTOL)
 
 
 @pytest.mark.parametrize(
@@ -357,18 +405,96 @@ def test_gaussian_clamps_variance_at_eps_like_pytorch():
         (lambda: naive_log_cosh_loss([1.0], []), r"same shape"),
         (lambda: quantile_loss([1.0], [0.0], tau=1.0), r"tau must be .* between 0 and 1, got 1.0"),
         (lambda: quantile_grad([1.0], [0.0], tau=0.0), r"tau must be"),
-        (lambda: poisson_nll_loss([0.0], [-1.0]), r"counts >= 0, got min -1.0"),
+        (lambda: poisson_nll_loss([0.0], [-1.0]), r"targets y must be >= 0, got min -1.0"),
         (lambda: poisson_nll_grad([800.0], [1.0]), r"log-rates z must be <= 709.78"),
         (lambda: poisson_nll_loss([0.0, 1.0], [1.0]), r"z and y must have the same shape"),
-        (lambda: gaussian_nll_loss([1.0], [0.0], [0.0]), r"var must be > 0, got min 0.0"),
+        (lambda: gaussian_nll_loss([1.0], [0.0], [-1e-9]), r"var must be >= 0 .*got min -1e-09"),
         (lambda: gaussian_nll_grad([1.0], [0.0], [1.0, 2.0]), r"var must have the shape"),
         (lambda: gaussian_nll_var_grad([1.0], [0.0], [1.0], eps=0.0), r"eps must be a positive"),
         (lambda: gaussian_nll_loss([1.0], [0.0], [np.inf]), r"var must be finite"),
         (lambda: gaussian_nll_loss([1.0], [0.0], [1.0], full=np.ones(2)), r"full must be True or"),
-        (lambda: poisson_nll_loss([0.0, 1.0], [2.0, 0.5]), r"counts, whole numbers.*got \[0\.5\]"),
-        (lambda: poisson_nll_grad([0.0], [1.25]), r"Poisson targets y must be counts, whole"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/regression.md"
+
+DELTA, BETA, TAU = 0.8, 0.6, 0.3
+
+
+def _rows(fn, *arrays, **kwargs):
+    """Each example's loss alone: the code on a batch of one."""
+    return np.array([fn(*(a[i:i + 1] for a in arrays), **kwargs) for i in range(len(arrays[0]))])
+
+
+def _pair_envs(rng):
+    # residuals on both sides of delta and beta, and one exact fit (r = 0)
+    y = rng.standard_normal(8)
+    r = np.array([-2.1, -0.7, -0.3, 0.0, 0.2, 0.5, 0.9, 1.8])
+    y_hat = y + r
+    m = y.size
+    yield {"y": y, "y_hat": y_hat, "m": m, "r": r, "u": y - y_hat, "delta": DELTA,
+           "beta": BETA, "tau": TAU,
+           "mse": mse_loss(y_hat, y), "Loss_mse": mse_loss(y_hat, y),
+           "dy_hat_mse": mse_grad(y_hat, y)}
+
+
+def _env_for(rng, loss, grad, **kwargs):
+    for env in _pair_envs(rng):
+        y_hat, y = env["y_hat"], env["y"]
+        yield {**env, "loss": _rows(loss, y_hat, y, **kwargs), "Loss": loss(y_hat, y, **kwargs),
+               "dy_hat": grad(y_hat, y, **kwargs)}
+
+
+def _rmse_envs(rng):
+    for env in _env_for(rng, rmse_loss, rmse_grad):
+        yield {**env, "s": float(np.max(np.abs(env["r"]))), "u": env["mse"],
+               "du/dy_hat": 2.0 / env["m"] * env["r"]}
+
+
+def _log_cosh_scalar_envs(rng):
+    for r in (-3.0, -0.4, 0.0, 0.7, 5.0):
+        yield {"r": r}
+
+
+def _poisson_envs(rng):
+    z = rng.uniform(-1.5, 1.5, size=6)
+    y = np.array([0.0, 1.0, 2.0, 5.0, 3.0, 0.0])
+    yield {"z": z, "y": y, "m": 6, "lam": np.exp(z), "loss": _rows(poisson_nll_loss, z, y),
+           "dz": poisson_nll_grad(z, y)}
+
+
+def _gaussian_envs(rng):
+    y, y_hat = rng.standard_normal(6), rng.standard_normal(6)
+    v = rng.uniform(0.2, 3.0, size=6)
+    yield {"y": y, "y_hat": y_hat, "v": v, "m": 6,
+           "loss": _rows(gaussian_nll_loss, y_hat, y, v),
+           "dy_hat": gaussian_nll_grad(y_hat, y, v), "dv": gaussian_nll_var_grad(y_hat, y, v)}
+
+
+FORMULAS = {
+    "mse": Case(lambda rng: _env_for(rng, mse_loss, mse_grad)),
+    "mae": Case(lambda rng: _env_for(rng, mae_loss, mae_grad)),
+    "mae-grad": Case(lambda rng: _env_for(rng, mae_loss, mae_grad)),
+    "rmse": Case(_rmse_envs),
+    "rmse-grad": Case(_rmse_envs),
+    "huber": Case(lambda rng: _env_for(rng, huber_loss, huber_grad, delta=DELTA)),
+    "huber-grad": Case(lambda rng: _env_for(rng, huber_loss, huber_grad, delta=DELTA)),
+    "smooth-l1": Case(lambda rng: _env_for(rng, smooth_l1_loss, smooth_l1_grad, beta=BETA)),
+    "log-cosh-naive": Case(lambda rng: _env_for(rng, naive_log_cosh_loss, log_cosh_grad)),
+    "log-cosh": Case(_log_cosh_scalar_envs),
+    "log-cosh-grad": Case(lambda rng: _env_for(rng, log_cosh_loss, log_cosh_grad)),
+    "quantile": Case(lambda rng: _env_for(rng, quantile_loss, quantile_grad, tau=TAU)),
+    "quantile-grad": Case(lambda rng: _env_for(rng, quantile_loss, quantile_grad, tau=TAU)),
+    "poisson": Case(_poisson_envs),
+    "poisson-grad": Case(_poisson_envs),
+    "gaussian": Case(_gaussian_envs),
+    "gaussian-grad": Case(_gaussian_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

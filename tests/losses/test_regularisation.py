@@ -18,6 +18,7 @@ from snippets.losses.regularisation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, Dyn, FnValue, formula_test
 
 #: Shapes of w: one weight, a vector, a weight matrix, more entries than the checker's 64.
 SHAPES = [(1,), (5,), (1, 1), (3, 4), (10, 10)]
@@ -116,17 +117,38 @@ def test_elastic_net_ends_are_l1_and_l2(rng):
                                rtol=EXACT_RTOL)
 
 
-def test_elastic_net_parameter_conversions_from_keras_and_scikit_learn(rng):
+def test_elastic_net_parameter_conversion_from_keras(rng):
     w = rng.standard_normal(9)
     # Keras L1L2(l1=a, l2=b), documented as a sum|w| + b sum w^2: lam = a + b, ratio a / (a + b).
     a, b = 0.02, 0.05
     keras = a * np.sum(np.abs(w)) + b * np.sum(w**2)
     assert elastic_net_penalty(w, a + b, a / (a + b)) == pytest.approx(keras, rel=EXACT_RTOL)
-    # scikit-learn ElasticNet(alpha, l1_ratio=r), documented penalty
-    # alpha r |w|_1 + 0.5 alpha (1 - r) |w|^2: lam = alpha (1 + r) / 2, ratio 2 r / (1 + r).
+
+
+def test_elastic_net_conversions_from_scikit_learn_cover_the_data_term(rng):
+    """scikit-learn's documented objectives, against the mean squared error plus a penalty.
+
+    Twice ElasticNet's objective, (1/2m)|y - Xw - b|^2 + alpha r |w|_1
+    + 0.5 alpha (1 - r) |w|^2, is MSE + eq. (6) with lam = alpha (1 + r), ratio 2 r / (1 + r).
+    """
+    m, n = 30, 4
+    X, y, w, b = rng.standard_normal((m, n)), rng.standard_normal(m), rng.standard_normal(n), 0.7
+    residual = y - X @ w - b
+    mse = np.mean(residual**2)
     alpha, r = 0.3, 0.4
-    sk = alpha * r * np.sum(np.abs(w)) + 0.5 * alpha * (1 - r) * np.sum(w**2)
-    assert elastic_net_penalty(w, alpha * (1 + r) / 2, 2 * r / (1 + r)) == pytest.approx(sk, rel=EXACT_RTOL)
+    sk = residual @ residual / (2 * m) + alpha * r * np.sum(np.abs(w)) \
+        + 0.5 * alpha * (1 - r) * np.sum(w**2)
+    lam, ratio = alpha * (1 + r), 2 * r / (1 + r)
+    assert 2 * sk == pytest.approx(mse + elastic_net_penalty(w, lam, ratio), rel=EXACT_RTOL)
+    # ... and back: alpha = lam (2 - ratio) / 2, r = ratio / (2 - ratio).
+    assert lam * (2 - ratio) / 2 == pytest.approx(alpha, rel=EXACT_RTOL)
+    assert ratio / (2 - ratio) == pytest.approx(r, rel=EXACT_RTOL)
+    # Lasso(alpha): (1/2m)|y - Xw - b|^2 + alpha |w|_1, twice it is MSE + L1 with lam = 2 alpha.
+    lasso = residual @ residual / (2 * m) + alpha * np.sum(np.abs(w))
+    assert 2 * lasso == pytest.approx(mse + l1_penalty(w, 2 * alpha), rel=EXACT_RTOL)
+    # Ridge(alpha): |y - Xw - b|^2 + alpha |w|^2, a sum; over m it is MSE + L2 with lam = alpha / m.
+    ridge = residual @ residual + alpha * np.sum(w**2)
+    assert ridge / m == pytest.approx(mse + l2_penalty(w, alpha / m), rel=EXACT_RTOL)
 
 
 def test_extreme_weights_are_finite_and_warning_free():
@@ -160,3 +182,52 @@ def test_extreme_weights_are_finite_and_warning_free():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "losses/regularisation.md"
+
+LAM, LR, RATIO = 0.3, 0.1, 0.4
+
+
+def _penalty_env(w, penalty, **kwargs):
+    """R bound to the code's penalty with lambda = 1, recomputed wherever w moves."""
+    fn = lambda v: penalty(v, 1.0, **kwargs)          # noqa: E731
+    return {"w": w, "lam": LAM, "lr": LR, "r": RATIO, "n": len(w),
+            "R": Dyn(lambda e: FnValue(fn, fn(e["w"])))}
+
+
+def _l2_envs(rng):
+    w = rng.standard_normal(4)
+    dw = rng.standard_normal(4)
+    yield {**_penalty_env(w, l2_penalty), "dw": dw,
+           "__after__": {"w": weight_decay_step(w, dw, LR, 2 * LAM)}}
+
+
+def _l1_envs(rng):
+    w = np.array([-1.3, 0.0, 0.4, 2.0, 0.0])        # zeros: the kink, where 0 is chosen
+    yield _penalty_env(w, l1_penalty)
+
+
+def _soft_envs(rng):
+    for v in (-2.0, -0.2, 0.0, 0.25, 1.7):
+        yield {"v": np.array([v, -v]), "t": 0.3, "soft": lambda x, t: soft_threshold(
+            np.array([x]), t)[0], "__ranges__": {"j": 2}}
+
+
+def _elastic_envs(rng):
+    w = rng.standard_normal(4)
+    yield _penalty_env(w, elastic_net_penalty, l1_ratio=RATIO)
+
+
+FORMULAS = {
+    "l2": Case(_l2_envs),
+    "weight-decay": Case(_l2_envs),
+    "l1": Case(_l1_envs),
+    "l1-grad": Case(_l1_envs),
+    "soft-threshold": Case(_soft_envs),
+    "elastic-net": Case(_elastic_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

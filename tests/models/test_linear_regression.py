@@ -21,6 +21,7 @@ from snippets.models.linear_regression import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
 
@@ -155,6 +156,20 @@ def test_gradient_descent_reaches_the_normal_equation(rng, m, n):
     assert losses[-1] == pytest.approx(mse_loss(predict(X, w_star, b_star), y), rel=1e-9)
 
 
+@pytest.mark.parametrize("m,n", [(1, 1), (7, 3)])
+def test_hessian_is_two_over_m_a_transpose_a_and_semidefinite(rng, m, n):
+    """The Hessian of eq. (2) in theta = (w, b): finite differences of eq. (5), column by
+    column, give (2/m) A^T A, whose quadratic form (2/m)|A v|^2 is never negative."""
+    X, y, w, b = make_problem(rng, m, n)
+    theta = np.append(w, b)
+    grad = lambda t: np.append(*gradient(X, y, t[:-1], t[-1]))   # noqa: E731
+    H_numeric = np.column_stack([
+        central_difference(lambda s, k=k: grad(s)[k], theta) for k in range(n + 1)])
+    A = np.column_stack([X, np.ones(m)])
+    np.testing.assert_allclose(H_numeric, 2 / m * A.T @ A, rtol=1e-7, atol=1e-8)
+    assert np.linalg.eigvalsh(2 / m * A.T @ A)[0] >= -EXACT_ATOL
+
+
 @pytest.mark.parametrize("factor, converges", [(1.9, True), (2.1, False)])
 def test_learning_rate_bound_two_over_lambda_max(rng, factor, converges):
     """Just below 2 / lambda_max the loss falls to its minimum; just above, it blows up."""
@@ -208,3 +223,60 @@ def test_the_checks_do_not_copy_a_float64_input(rng):
     X, y = rng.normal(size=(4, 3)), rng.normal(size=4)
     X_checked, y_checked = linear_regression._check_data(X, y)
     assert X_checked is X and y_checked is y
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "models/linear-regression.md"
+
+
+def _envs(rng):
+    for m, n in SHAPES:
+        X, y, w, b = make_problem(rng, m, n)
+        y_hat = predict(X, w, b)
+        per_example = [example_gradient(X[i], y[i], w, b) for i in range(m)]
+        dw, db = gradient(X, y, w, b)
+        dw_sum, db_sum = gradient_by_sum(X, y, w, b)
+        dw_half, db_half = half_mse_gradient(X, y, w, b)
+        lr = 0.1
+        w_new, b_new = gradient_descent_step(w, b, dw, db, lr)
+        yield {
+            "X": X, "y": y, "w": w, "b": b, "m": m, "n": n, "y_hat": y_hat, "lr": lr,
+            "loss": (y_hat - y) ** 2, "Loss": mse_loss(y_hat, y), "Loss_1/2": half_mse_loss(y_hat, y),
+            # per-example derivatives, one row per example
+            "dloss/dw": np.array([g[0] for g in per_example]),
+            "dloss/db": np.array([g[1] for g in per_example]),
+            "dloss/dy_hat": 2.0 * (y_hat - y), "dy_hat/dw": X, "dy_hat/db": np.ones(m),
+            "dw": dw, "db": db, "dw_by_sum": dw_sum,
+            "dLoss_1/2/dw": dw_half, "dLoss_1/2/db": db_half,
+            "__after__": {"w": w_new, "b": b_new},
+        }
+
+
+def _sum_envs(rng):
+    for env in _envs(rng):
+        yield {**env, "dw": env.pop("dw_by_sum")}
+
+
+def _normal_envs(rng):
+    for m, n in [(3, 1), (6, 2), (30, 5)]:
+        X, y, _, _ = make_problem(rng, m, n)
+        w, b = normal_equation(X, y)
+        dw, db = gradient(X, y, w, b)
+        A = np.column_stack([X, np.ones(m)])
+        yield {"A": A, "y": y, "m": m, "n": n, "theta": np.append(w, b),
+               "dtheta": np.append(dw, db)}
+
+
+FORMULAS = {
+    "predict": Case(_envs),
+    "loss": Case(_envs),
+    "example": Case(_envs),
+    "sum": Case(_sum_envs),
+    "grad": Case(_envs),
+    "half": Case(_envs),
+    "step": Case(_envs),
+    "normal": Case(_normal_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

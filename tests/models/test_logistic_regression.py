@@ -14,14 +14,18 @@ from snippets.models.logistic_regression import (
     example_gradient,
     forward,
     gradient,
+    likelihood,
     loss_from_logits,
     naive_loss_from_logits,
+    negative_mean_log_likelihood,
     sigmoid,
     sigmoid_derivative,
+    squared_error_dz,
     stable_sigmoid,
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
 
@@ -66,6 +70,33 @@ def test_bce_hand_computed():
     assert bce_loss([0.5, 0.5], [0, 1]) == pytest.approx(np.log(2), rel=EXACT_RTOL)
 
 
+def test_likelihood_hand_computed():
+    # a = (0.8, 0.4), y = (1, 0): the model gives the labels probabilities 0.8 and 0.6.
+    assert likelihood([0.8, 0.4], [1, 0]) == pytest.approx(0.48, rel=EXACT_RTOL)
+    assert likelihood([0.5], [0]) == 0.5
+
+
+@pytest.mark.parametrize("m", [1, 7, 40])
+def test_bce_is_the_mean_negative_log_likelihood(rng, m):
+    """Eq. (5): log(a^y (1 - a)^(1 - y)) = -l_i, and minus its mean is eq. (4)."""
+    a = rng.uniform(0.05, 0.95, size=m)
+    y = rng.integers(0, 2, size=m).astype(float)
+    per_example = [negative_mean_log_likelihood(a[i:i + 1], y[i:i + 1]) for i in range(m)]
+    bernoulli_form = -(y * np.log(a) + (1 - y) * np.log(1 - a))
+    np.testing.assert_allclose(per_example, bernoulli_form, rtol=EXACT_RTOL)
+    assert negative_mean_log_likelihood(a, y) == pytest.approx(bce_loss(a, y), rel=EXACT_RTOL)
+    # and -log of the product, divided by m, is the same number while the product is normal
+    assert -np.log(likelihood(a, y)) / m == pytest.approx(bce_loss(a, y), rel=1e-12)
+
+
+def test_the_product_of_many_probabilities_underflows_but_its_mean_log_does_not():
+    a, y = np.full(1100, 0.5), np.zeros(1100)      # 2^-1100 is below every float64
+    with pytest.raises(ValueError, match="lost its digits.*negative_mean_log_likelihood"):
+        likelihood(a, y)
+    assert negative_mean_log_likelihood(a, y) == pytest.approx(np.log(2.0), rel=EXACT_RTOL)
+    assert likelihood(a[:1000], y[:1000]) == pytest.approx(2.0**-1000, rel=1e-12)
+
+
 @pytest.mark.parametrize("y", [0.0, 1.0])
 def test_dloss_da_matches_finite_differences(rng, y):
     a = rng.uniform(0.05, 0.95, size=8)
@@ -76,7 +107,7 @@ def test_dloss_da_matches_finite_differences(rng, y):
 
 
 def test_chain_rule_gives_a_minus_y(rng):
-    """Eq. (6): (dl/da) * (da/dz) simplifies to a - y, and matches finite differences in z."""
+    """Eq. (7): (dl/da) * (da/dz) simplifies to a - y, and matches finite differences in z."""
     z = rng.normal(scale=2.0, size=40)
     y = rng.integers(0, 2, size=40).astype(float)
     a = stable_sigmoid(z)
@@ -84,6 +115,36 @@ def test_chain_rule_gives_a_minus_y(rng):
     np.testing.assert_allclose(dloss_dz(a, y), chain, rtol=1e-12, atol=EXACT_ATOL)
     numeric = central_difference(lambda t: loss_from_logits(t, y), z) * z.size
     np.testing.assert_allclose(dloss_dz(a, y), numeric, rtol=1e-7, atol=1e-10)
+
+
+def test_dloss_dz_accepts_a_saturated_sigmoid():
+    """Eq. (7) at a = 0 and a = 1, where eq. (6) would divide by zero: a - y is exact."""
+    np.testing.assert_array_equal(dloss_dz([0.0, 1.0, 1.0, 0.0], [1, 1, 0, 0]),
+                                  [-1.0, 0.0, 1.0, 0.0])
+    z = np.array([-1000.0, 1000.0])   # stable_sigmoid rounds these to exactly 0 and 1
+    np.testing.assert_array_equal(dloss_dz(stable_sigmoid(z), [1, 0]), [-1.0, 1.0])
+
+
+def test_squared_error_gradient_matches_finite_differences(rng):
+    """Eq. (8): the derivative of (sigmoid(z) - y)^2 in z, entry by entry."""
+    z = rng.normal(scale=3.0, size=12)
+    y = rng.integers(0, 2, size=12).astype(float)
+    loss = lambda t: float(np.sum((stable_sigmoid(t) - y) ** 2))   # noqa: E731
+    assert_gradient(loss, squared_error_dz(z, y), z)
+
+
+def test_squared_error_vanishes_where_cross_entropy_pushes_hardest():
+    """The page's numbers at z = -10, y = 1: cross-entropy -0.99995, squared error -9.08e-5."""
+    a = stable_sigmoid(np.array([-10.0]))
+    assert a[0] == pytest.approx(4.5398e-5, rel=1e-4)
+    ce = dloss_dz(a, [1])[0]
+    sq = squared_error_dz([-10.0], [1])[0]
+    assert ce == pytest.approx(-0.99995, rel=1e-5)
+    assert sq == pytest.approx(-9.0787e-5, rel=1e-4)
+    assert 1.1e4 < ce / sq < 1.11e4           # about eleven thousand times weaker
+    # not convex in z: for y = 1 the second derivative is negative at z = -2
+    second = central_difference(lambda t: squared_error_dz(t, [1])[0], np.array([-2.0]))[0]
+    assert second < -0.1
 
 
 @pytest.mark.parametrize("m,n", SHAPES)
@@ -101,7 +162,7 @@ def test_example_gradient_is_x_times_a_minus_y(rng, m, n):
 
 @pytest.mark.parametrize("m,n", SHAPES)
 def test_vectorised_equals_mean_over_examples(rng, m, n):
-    """Eq. (8) is the mean of eq. (7) over the m examples."""
+    """Eq. (10) is the mean of eq. (9) over the m examples."""
     X, y, w, b = make_problem(rng, m, n)
     per_example = [example_gradient(X[i], y[i], w, b) for i in range(m)]
     dw_loop = np.mean([g[0] for g in per_example], axis=0)
@@ -161,6 +222,16 @@ def test_naive_loss_returns_nan_where_the_true_loss_is_tiny():
     assert loss_from_logits([-1000.0], [0]) == 0.0
 
 
+def test_stable_sigmoid_removes_the_overflow_not_the_underflow():
+    # At z = -710 the true value e^-710 / (1 + e^-710) = 4.476e-309 is a float64: the
+    # stable form returns it, the naive one overflows in exp and returns 0.
+    assert stable_sigmoid(np.array([-710.0]))[0] == pytest.approx(4.476e-309, rel=1e-3)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert sigmoid(np.array([-710.0]))[0] == 0.0
+    # Below about -745 the true value is below the smallest float64: both give 0.
+    assert stable_sigmoid(np.array([-1000.0]))[0] == 0.0
+
+
 def test_naive_sigmoid_warns_on_overflow():
     with pytest.warns(RuntimeWarning, match="overflow"):
         assert sigmoid(np.array([-1000.0]))[0] == 0.0
@@ -195,6 +266,11 @@ def test_stable_loss_keeps_full_precision_for_confident_right_answers():
         (lambda: bce_loss([np.nan], [1]), r"a must be finite"),
         (lambda: dloss_da([1.0], [1]), r"strictly between 0 and 1"),
         (lambda: dloss_dz([0.3], [0.5]), r"labels must be 0 or 1"),
+        (lambda: dloss_dz([1.2], [1]), r"a must lie in \[0, 1\], got min 1\.2"),
+        (lambda: dloss_dz([[0.5]], [1]), r"a must be a 1-D array"),
+        (lambda: squared_error_dz([np.nan], [1]), r"z must be finite"),
+        (lambda: likelihood([0.0, 0.5], [0, 1]), r"strictly between 0 and 1"),
+        (lambda: negative_mean_log_likelihood([0.5], [2]), r"labels must be 0 or 1"),
         (lambda: loss_from_logits([np.inf], [1]), r"z must be finite"),
         (lambda: loss_from_logits([[1.0]], [1]), r"z must be a 1-D array"),
         (lambda: loss_from_logits([], []), r"non-empty 1-D array"),
@@ -232,3 +308,77 @@ def test_labels_are_exactly_0_or_1(labels, valid):
 def test_the_checks_do_not_copy_a_float64_input(rng):
     X = rng.normal(size=(4, 3))
     assert logistic_regression._check_finite(X, "X") is X
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "models/logistic-regression.md"
+
+#: Scalar points: both signs, the saturating ends and zero, where the branches of eq. (10) meet.
+Z_POINTS = (-6.0, -1.3, -0.2, 0.0, 0.4, 2.5, 7.0)
+
+
+def _scalar_envs(rng):
+    for z in Z_POINTS:
+        for y in (0.0, 1.0):
+            a = float(stable_sigmoid(np.array([z]))[0])
+            yield {"z": z, "y": y, "a": a, "sigma": stable_sigmoid,
+                   "sigma'": sigmoid_derivative,
+                   "loss": loss_from_logits(np.array([z]), np.array([y])),
+                   "dloss/da": float(dloss_da(np.array([a]), np.array([y]))[0]),
+                   "dloss/dz": float(dloss_dz(np.array([a]), np.array([y]))[0]),
+                   "da/dz": float(sigmoid_derivative(z))}
+
+
+def _batch_envs(rng):
+    for m, n in SHAPES:
+        X, y, w, b = make_problem(rng, m, n)
+        z, a = forward(X, w, b)
+        dw, db = gradient(X, y, w, b)
+        yield {"X": X, "y": y, "w": w, "b": b, "z": z, "a": a, "m": m, "n": n,
+               "sigma": stable_sigmoid, "dw": dw, "db": db, "Loss": bce_loss(a, y),
+               "loss": np.array([bce_loss(a[i:i + 1], y[i:i + 1]) for i in range(m)])}
+
+
+def _example_envs(rng):
+    for m, n in SHAPES:
+        X, y, w, b = make_problem(rng, m, n)
+        x, y_i = X[0], float(y[0])
+        dw_i, db_i = example_gradient(x, y_i, w, b)
+        a = float(stable_sigmoid(np.array([x @ w + b]))[0])
+        yield {"x": x, "y": y_i, "a": a, "n": n, "dloss/dw": dw_i, "dloss/db": db_i,
+               "dloss/dz": float(dloss_dz(np.array([a]), np.array([y_i]))[0]), "dz/dw": x}
+
+
+def _likelihood_envs(rng):
+    for env in _batch_envs(rng):
+        a, y = env["a"], env["y"]
+        yield {**env, "Loss": negative_mean_log_likelihood(a, y),
+               "loss": -np.log(a**y * (1 - a) ** (1 - y))}
+
+
+def _squared_error_envs(rng):
+    for z in Z_POINTS:
+        for y in (0.0, 1.0):
+            a = float(stable_sigmoid(np.array([z]))[0])
+            yield {"z": z, "y": y, "a": a, "loss_sq": (a - y) ** 2,
+                   "dloss_sq/dz": float(squared_error_dz(np.array([z]), np.array([y]))[0]),
+                   "dloss_sq/da": 2 * (a - y), "da/dz": float(sigmoid_derivative(z))}
+
+
+FORMULAS = {
+    "sigmoid": Case(lambda rng: ({"z": z, "sigma": sigmoid} for z in Z_POINTS)),
+    "sigmoid-derivative": Case(_scalar_envs),
+    "forward": Case(_batch_envs),
+    "loss": Case(_batch_envs),
+    "likelihood": Case(_likelihood_envs),
+    "dloss-da": Case(_scalar_envs),
+    "dloss-dz": Case(_scalar_envs),
+    "squared-error": Case(_squared_error_envs),
+    "example": Case(_example_envs),
+    "grad": Case(_batch_envs),
+    "stable-loss": Case(_scalar_envs),
+    "stable-sigmoid": Case(_scalar_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

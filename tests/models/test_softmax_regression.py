@@ -26,6 +26,7 @@ from snippets.models.softmax_regression import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, FnValue, formula_test
 
 #: (m, n, C), with a single example, a single feature and a single... pair of classes.
 SHAPES = [(1, 1, 2), (1, 3, 4), (5, 1, 3), (12, 4, 5), (30, 2, 2)]
@@ -85,7 +86,8 @@ def test_naive_softmax_overflows_where_the_stable_one_is_exact():
     z = np.array([1000.0, 0.0])
     with pytest.warns(RuntimeWarning):
         naive = naive_softmax(z)
-    assert np.isnan(naive[0])
+    assert np.isnan(naive[0])      # inf / inf
+    assert naive[1] == 0.0         # 1 / inf: log s_2 would be -inf, not nan
     # By hand: the second probability is e^-1000 / (1 + e^-1000), which underflows to 0.
     np.testing.assert_array_equal(softmax(z), [1.0, 0.0])
 
@@ -328,3 +330,72 @@ def test_integer_and_float32_inputs_give_the_float64_gradient(rng):
         for got, want in zip(gradient(X_other, y, W.astype(np.float32), b), expected, strict=True):
             assert got.dtype == np.float64
             np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "models/softmax-regression.md"
+
+
+def _vector_envs(rng):
+    """One example: logits z of C classes, its label y, and the model around it."""
+    for m, n, C in SHAPES:
+        X, y, W, b = make_problem(rng, m, n, C)
+        x, label = X[0], int(y[0])
+        z = x @ W + b
+        p = softmax(z)
+        model = lambda v, W=W, b=b: softmax(v @ W + b)
+        dW_i, db_i = example_gradient(x, label, W, b)
+        yield {
+            "z": z, "C": C, "n": n, "y": label, "x": x, "M": float(np.max(z)),
+            "S": float(np.sum(np.exp(z))), "s": p, "LSE": log_sum_exp,
+            "ds/dz": softmax_jacobian(z), "J": softmax_jacobian(z),
+            "e": lambda label, C=C: one_hot(int(label) - 1, C), "f": FnValue(model, p),
+            "loss": example_loss(p, label), "dloss/df": dloss_dp(p, label),
+            "df/dz": softmax_jacobian(z), "dloss/dz": dloss_dz(z, label),
+            "dloss/dW": dW_i, "dloss/db": db_i, "__labels__": ("y",),
+        }
+
+
+def _function_envs(rng, s):
+    for env in _vector_envs(rng):
+        yield {**env, "s": s}
+
+
+def _batch_envs(rng):
+    for m, n, C in SHAPES:
+        X, y, W, b = make_problem(rng, m, n, C)
+        Z, Y_hat = forward(X, W, b)
+        dW, db = gradient(X, y, W, b)
+        losses = np.array([example_loss(Y_hat[i], int(y[i])) for i in range(m)])
+        yield {"X": X, "y": y, "W": W, "b": b, "Z": Z, "Y_hat": Y_hat, "Y": targets(y, C),
+               "m": m, "n": n, "C": C, "softmax_rows": softmax, "LSE": log_sum_exp,
+               "loss": losses, "Loss": loss(X, y, W, b), "dW": dW, "db": db,
+               "__labels__": ("y",)}
+
+
+def _two_class_envs(rng):
+    for m, n, _ in SHAPES:
+        X, y, W, b = make_problem(rng, m, n, 2)
+        x = X[0]
+        z = x @ W + b
+        yield {"x": x, "z": z, "f": softmax(z), "w_1": W[:, 0], "w_2": W[:, 1], "b": b, "n": n,
+               "sigma": logistic_regression.stable_sigmoid}
+
+
+FORMULAS = {
+    "naive": Case(lambda rng: _function_envs(rng, naive_softmax)),
+    "jacobian": Case(_vector_envs),
+    "stable": Case(lambda rng: _function_envs(rng, softmax)),
+    "log-softmax": Case(lambda rng: _function_envs(rng, softmax)),
+    "loss-example": Case(_vector_envs),
+    "dloss-dp": Case(_vector_envs),
+    "dloss-dz": Case(_vector_envs),
+    "forward": Case(_batch_envs),
+    "loss": Case(_batch_envs),
+    "example": Case(_vector_envs),
+    "grad": Case(_batch_envs),
+    "two-classes": Case(_two_class_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

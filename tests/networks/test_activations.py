@@ -34,6 +34,7 @@ from snippets.networks.activations import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL
+from formulas import Case, FnValue, formula_test
 
 PAIRS = {
     "sigmoid": (sigmoid, sigmoid_derivative),
@@ -261,3 +262,57 @@ def test_derivation_steps_left_side_equals_right_side(rng):
     # eq. (11): sigma + z sigma (1 - sigma) = sigma (1 + z (1 - sigma))
     s = sigmoid(z)
     np.testing.assert_allclose(silu_derivative(z), s + z * s * (1 - s), rtol=1e-12, atol=1e-15)
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "networks/activations.md"
+
+#: Points on both sides of every kink and at the kink itself, where the branches meet.
+POINTS = (-3.7, -1.2, -0.3, 0.0, 0.25, 1.1, 4.2)
+#: Slopes and sharpness other than 1, so that a missing alpha or beta shows.
+ALPHA, BETA = 0.3, 2.5
+GELU_C = 0.044715
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))   # an independent route to Phi
+
+
+def _u(t):
+    return math.sqrt(2 / math.pi) * (t + GELU_C * t**3)
+
+
+def _envs(rng):
+    for z in POINTS:
+        yield {
+            "z": z, "alpha": ALPHA, "beta": BETA, "c": GELU_C,
+            "sigma": sigmoid, "sigma'": sigmoid_derivative, "tanh": tanh, "tanh'": tanh_derivative,
+            "ReLU": relu, "ReLU'": relu_derivative,
+            "LeakyReLU": lambda t: leaky_relu(t, ALPHA),
+            "LeakyReLU'": lambda t: leaky_relu_derivative(t, ALPHA),
+            "ELU": lambda t: elu(t, ALPHA), "ELU'": lambda t: elu_derivative(t, ALPHA),
+            "softplus": softplus, "softplus'": softplus_derivative,
+            "GELU": gelu, "GELU'": gelu_derivative, "Phi": np.vectorize(_normal_cdf),
+            "Phi'": lambda t: central_difference(lambda v: _normal_cdf(v[0]), np.array([t]))[0],
+            "varphi": lambda t: central_difference(lambda v: _normal_cdf(v[0]), np.array([t]))[0],
+            "GELU_tanh": gelu_tanh, "GELU_tanh'": gelu_tanh_derivative,
+            "u": FnValue(_u, _u(z)),
+            "SiLU": silu, "SiLU'": silu_derivative,
+        }
+
+FORMULAS = {
+    "sigmoid": Case(_envs),
+    "tanh": Case(_envs),
+    "tanh-sigmoid": Case(lambda rng: ({**env, "tanh": tanh_from_sigmoid} for env in _envs(rng))),
+    "relu": Case(_envs),
+    "leaky-relu": Case(_envs),
+    "elu": Case(_envs),
+    "softplus": Case(_envs),
+    "softplus-relu": Case(lambda rng: ({**env, "softplus": naive_softplus} for env in _envs(rng))),
+    "gelu": Case(_envs),
+    "gelu-tanh": Case(_envs),
+    "silu": Case(_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

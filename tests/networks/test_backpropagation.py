@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets.models import linear_regression, softmax_regression
+from snippets.models import linear_regression, logistic_regression, softmax_regression
 from snippets.networks import activations as act
 from snippets.networks.backpropagation import (
     ACTIVATIONS,
@@ -26,14 +26,17 @@ from snippets.networks.backpropagation import (
     previous_error_example,
     sigmoid,
     softmax,
+    worked_example,
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 #: Layer sizes (n_0, n_1, ..., n_L): no hidden layer, then 1, 2 and 3 hidden layers of
 #: different widths, including width 1 and a single input.
 SIZES = [(3, 4), (1, 5, 2), (4, 1, 3), (3, 6, 5, 2), (2, 3, 7, 4, 3)]
 MS = [1, 7]
+OUTPUT_NAMES = ["softmax", "identity", "sigmoid"]
 
 #: Hidden pre-activations must stay this far from the kink at 0 for the ReLU family, so
 #: that a central difference (step 1e-5, times inputs of order 1) never straddles it; on
@@ -63,6 +66,8 @@ def draw_problem(rng, sizes, m, output):
     X = rng.standard_normal((m, sizes[0]))
     if output == "softmax":
         Y = rng.integers(0, sizes[-1], size=m)
+    elif output == "sigmoid":
+        Y = rng.integers(0, 2, size=(m, sizes[-1])).astype(float)
     else:
         Y = rng.standard_normal((m, sizes[-1]))
     return X, Y, params
@@ -216,6 +221,69 @@ def test_output_error_mse_matches_finite_differences(rng, C):
     np.testing.assert_allclose(delta, 2 * (z - y), rtol=EXACT_RTOL)
 
 
+@pytest.mark.parametrize("C", [1, 3])
+def test_output_error_sigmoid_is_a_minus_y_and_matches_finite_differences(rng, C):
+    """Eq. (4), sigmoid output: each output is a logistic unit, so delta = a - y."""
+    z = rng.normal(scale=2.0, size=C)
+    y = rng.integers(0, 2, size=C).astype(float)
+    delta = output_error_example(z, y, "sigmoid")
+    np.testing.assert_allclose(delta, sigmoid(z) - y, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    bce = lambda t: float(np.sum(y * np.logaddexp(0, -t) + (1 - y) * np.logaddexp(0, t)))  # noqa: E731
+    assert_gradient(bce, delta, z)
+
+
+def test_sigmoid_output_without_hidden_layer_is_logistic_regression(rng):
+    """One sigmoid output and L = 1: the loss and gradients of the logistic regression page."""
+    X, w, b = rng.standard_normal((9, 3)), rng.standard_normal(3), float(rng.standard_normal())
+    y = rng.integers(0, 2, size=9).astype(float)
+    params = [(w[:, None], np.array([b]))]
+    expected = logistic_regression.loss_from_logits(X @ w + b, y)
+    assert loss(X, y[:, None], params, "relu", "sigmoid") == pytest.approx(expected, rel=EXACT_RTOL)
+    (dW, db), = backward(X, y[:, None], params, "relu", "sigmoid")
+    dw_lr, db_lr = logistic_regression.gradient(X, y, w, b)
+    np.testing.assert_allclose(dW[:, 0], dw_lr, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db[0] == pytest.approx(db_lr, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
+def test_sigmoid_output_loss_is_finite_at_extreme_logits():
+    # Logits of +-1e4: one right (loss ~ 0) and one wrong (loss 1e4), no overflow warning.
+    params = [(np.array([[1.0]]), np.array([0.0]))]
+    X, Y = np.array([[1e4], [-1e4]]), np.array([[1.0], [1.0]])
+    assert loss(X, Y, params, "relu", "sigmoid") == pytest.approx(5e3, rel=EXACT_RTOL)
+    np.testing.assert_allclose(output_error(X, Y, "sigmoid"), [[0.0], [-0.5]], atol=1e-300)
+
+
+def test_worked_example_hand_computed():
+    """Every number of eq. (7), the 2-2-1 ReLU network on x = (1, 2), y = 1."""
+    got = worked_example()
+    np.testing.assert_array_equal(got["z1"], [1.0, 0.5])
+    np.testing.assert_array_equal(got["a1"], [1.0, 0.5])
+    np.testing.assert_array_equal(got["y_hat"], [2.0])
+    np.testing.assert_array_equal(got["delta2"], [2.0])
+    np.testing.assert_array_equal(got["dW2"], [[2.0], [1.0]])
+    np.testing.assert_array_equal(got["db2"], [2.0])
+    np.testing.assert_array_equal(got["delta1"], [4.0, -2.0])
+    np.testing.assert_array_equal(got["dW1"], [[4.0, -2.0], [8.0, -4.0]])
+    np.testing.assert_array_equal(got["db1"], [4.0, -2.0])
+
+
+def test_worked_example_agrees_with_backward_and_finite_differences(rng):
+    x, y = np.array([1.0, 2.0]), np.array([1.0])
+    params = [(np.array([[0.5, -1.0], [0.25, 1.0]]), np.array([0.0, -0.5])),
+              (np.array([[2.0], [-1.0]]), np.array([0.5]))]
+    got = worked_example()
+    (dW1, db1), (dW2, db2) = backward_example(x, y, params, "relu", "identity")
+    for name, value in [("dW1", dW1), ("db1", db1), ("dW2", dW2), ("db2", db2)]:
+        np.testing.assert_array_equal(got[name], value)
+    X, Y = x[None, :], y[None, :]
+    assert loss(X, Y, params, "relu", "identity") == 1.0
+    assert_gradient(lambda V: loss(X, Y, replace(params, 1, W=V), "relu", "identity"),
+                    got["dW1"], params[0][0])
+    # the page's check: W1[1, 0] from 0.25 to 0.26 gives loss 1.04^2 = 1.0816, near 1.08
+    nudged = replace(params, 1, W=params[0][0] + np.array([[0.0, 0.0], [0.01, 0.0]]))
+    assert loss(X, Y, nudged, "relu", "identity") == pytest.approx(1.0816, rel=EXACT_RTOL)
+
+
 def test_layer_gradient_example_entries_are_a_times_delta(rng):
     """Eq. (5) with indices: entry (j, k) is a_j^(l-1) delta_k^(l)."""
     a_prev, delta = rng.standard_normal(4), rng.standard_normal(3)
@@ -237,7 +305,7 @@ def test_previous_error_example_with_indices(rng):
 
 
 @pytest.mark.parametrize("sizes", SIZES)
-@pytest.mark.parametrize("output", ["softmax", "identity"])
+@pytest.mark.parametrize("output", OUTPUT_NAMES)
 def test_example_gradients_match_finite_differences(rng, sizes, output):
     X, Y, params = make_problem(rng, sizes, 1, "tanh", output)
     y = one_hot(Y, sizes[-1])[0] if output == "softmax" else Y[0]
@@ -253,10 +321,10 @@ def test_example_gradients_match_finite_differences(rng, sizes, output):
 
 # --- the batch --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("output", ["softmax", "identity"])
+@pytest.mark.parametrize("output", OUTPUT_NAMES)
 @pytest.mark.parametrize("m", [1, 6])
 def test_batch_errors_are_example_errors_over_m(rng, output, m):
-    """Eq. (7) stacks the deltas of eq. (4) divided by m; eq. (9) keeps that, layer by layer."""
+    """Eq. (8) stacks the deltas of eq. (4) divided by m; eq. (10) keeps that, layer by layer."""
     sizes = (3, 5, 4, 3)
     X, Y, params = make_problem(rng, sizes, m, "silu", output)
     Yv = one_hot(Y, 3) if output == "softmax" else Y
@@ -274,7 +342,7 @@ def test_batch_errors_are_example_errors_over_m(rng, output, m):
 
 
 def test_layer_gradient_is_sum_of_outer_products(rng):
-    """Eq. (8): A^T Delta = sum_i a_i delta_i^T, and Delta^T 1 sums the rows."""
+    """Eq. (9): A^T Delta = sum_i a_i delta_i^T, and Delta^T 1 sums the rows."""
     A_prev, Delta = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
     dW, db = layer_gradient(A_prev, Delta)
     assert dW.shape == (4, 3) and db.shape == (3,)
@@ -284,7 +352,7 @@ def test_layer_gradient_is_sum_of_outer_products(rng):
 
 
 @pytest.mark.parametrize("sizes", SIZES)
-@pytest.mark.parametrize("output", ["softmax", "identity"])
+@pytest.mark.parametrize("output", OUTPUT_NAMES)
 @pytest.mark.parametrize("m", MS)
 def test_batch_gradient_is_mean_of_example_gradients(rng, sizes, output, m):
     X, Y, params = make_problem(rng, sizes, m, "elu", output)
@@ -299,10 +367,10 @@ def test_batch_gradient_is_mean_of_example_gradients(rng, sizes, output, m):
 
 
 @pytest.mark.parametrize("sizes", SIZES)
-@pytest.mark.parametrize("output", ["softmax", "identity"])
+@pytest.mark.parametrize("output", OUTPUT_NAMES)
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_gradient_check_every_layer(rng, sizes, output, activation):
-    """Every W^(l) and b^(l), at depths 0 to 3 hidden layers, with both outputs."""
+    """Every W^(l) and b^(l), at depths 0 to 3 hidden layers, with all three outputs."""
     X, Y, params = make_problem(rng, sizes, 7, activation, output)
     grads = backward(X, Y, params, activation, output)
     assert len(grads) == len(params)
@@ -365,7 +433,9 @@ GOOD = [(np.ones((2, 3)), np.zeros(3)), (np.ones((3, 2)), np.zeros(2))]
     "call, message",
     [
         (lambda: forward(np.ones((1, 2)), GOOD, "swish"), r"activation must be one of"),
-        (lambda: forward(np.ones((1, 2)), GOOD, "relu", "sigmoid"), r"output must be one of"),
+        (lambda: forward(np.ones((1, 2)), GOOD, "relu", "tanh"), r"output must be one of"),
+        (lambda: loss(np.ones((2, 2)), [[1.0, 0.5], [0.0, 1.0]], GOOD, "relu", "sigmoid"),
+         r"sigmoid output every target must be 0 or 1, got \[0\.5\]"),
         (lambda: forward(np.ones((1, 2)), [], "relu"), r"non-empty list of \(W, b\)"),
         (lambda: forward(np.ones((1, 2)), [(np.ones((2, 3)),)], "relu"), r"layer 1 must be a pair"),
         (lambda: forward(np.ones((1, 2)), [(np.ones(2), np.zeros(2))]), r"W1 must be a finite 2-D"),
@@ -472,3 +542,123 @@ def test_the_checks_do_not_copy_a_float64_input(rng):
     X = rng.normal(size=(4, 3))
     assert backpropagation._check_finite(X, "X") is X
     assert backpropagation._check_finite([[1, 2]], "X").dtype == np.float64
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "networks/backpropagation.md"
+
+#: Networks for the formula checks: one and two hidden layers, all outputs, a smooth g.
+FORMULA_NETS = [((3, 4, 2), 3), ((2, 5, 3, 4), 1)]
+FORMULA_ACTIVATION = "tanh"
+
+
+def _network_bindings(params, sizes, output):
+    g, g_prime = ACTIVATIONS[FORMULA_ACTIVATION]
+    L = len(params)
+    env = {"L": L, "g": g, "g'": g_prime, "g_out": lambda Z: output_activation(Z, output),
+           "__case__": output}
+    for layer, (W, b) in enumerate(params, start=1):
+        env[f"W{layer}"], env[f"b{layer}"] = W, b
+    for layer, size in enumerate(sizes):
+        env[f"n_{layer}"] = size
+    return env
+
+
+def _layer_ranges(env):
+    """j runs over the units of layer l - 1 and k over those of layer l."""
+    return {"j": lambda e: e[f"n_{e['l'] - 1}"], "k": lambda e: e[f"n_{e['l']}"]}
+
+
+def _example_envs(rng, first_layer=1):
+    for sizes, m in FORMULA_NETS:
+        for output in OUTPUT_NAMES:
+            X, Y, params = make_problem(rng, list(sizes), m, FORMULA_ACTIVATION, output)
+            x = X[0]
+            y = int(Y[0]) if output == "softmax" else Y[0]   # a vector for the other two
+            z, a = forward_example(x, params, FORMULA_ACTIVATION, output)
+            L = len(params)
+            env = _network_bindings(params, sizes, output)
+            env.update({"x": x, "y": y, "y_hat": a[L], "a0": x})
+            target = softmax_regression.one_hot(y, sizes[-1]) if output == "softmax" else y
+            grads = backward_example(x, target, params, FORMULA_ACTIVATION, output)
+            delta = {L: output_error_example(z[L], target, output)}
+            for layer in range(L, 1, -1):
+                delta[layer - 1] = previous_error_example(delta[layer], params[layer - 1][0],
+                                                          z[layer - 1], FORMULA_ACTIVATION)
+            _, g_prime = ACTIVATIONS[FORMULA_ACTIVATION]
+            for layer in range(1, L + 1):
+                env[f"z{layer}"], env[f"a{layer}"] = z[layer], a[layer]
+                env[f"delta{layer}"] = env[f"dloss/dz{layer}"] = delta[layer]
+                env[f"dloss/dW{layer}"], env[f"dloss/db{layer}"] = grads[layer - 1]
+                # dz_k / dW_jk = a_j^(l-1), laid out like W [j, k]; dz_k / da_j = W_jk, a
+                # Jacobian laid out [k, j]
+                env[f"dz{layer}/dW{layer}"] = np.tile(a[layer - 1][:, None], (1, sizes[layer]))
+                env[f"dz{layer}/da{layer - 1}"] = params[layer - 1][0].T
+                if layer < L:
+                    env[f"da{layer}/dz{layer}"] = g_prime(z[layer])
+            if output == "softmax":
+                env.update({"J_softmax": softmax_regression.softmax_jacobian(z[L]), "f": a[L],
+                            "e": lambda label, C=sizes[-1]: softmax_regression.one_hot(
+                                int(label) - 1, C), "__labels__": ("y",)})
+            env["__ranges__"] = {"l": (first_layer, L), **_layer_ranges(env)}
+            yield env
+
+
+def _batch_envs(rng, first_layer=1):
+    for sizes, m in FORMULA_NETS:
+        for output in OUTPUT_NAMES:
+            X, Y, params = make_problem(rng, list(sizes), m, FORMULA_ACTIVATION, output)
+            Z, A = forward(X, params, FORMULA_ACTIVATION, output)
+            L = len(params)
+            env = _network_bindings(params, sizes, output)
+            Y_rows = softmax_regression.targets(Y, sizes[-1]) if output == "softmax" else Y
+            grads = backward(X, Y_rows, params, FORMULA_ACTIVATION, output)
+            Delta = {L: output_error(Z[L], Y_rows, output)}
+            for layer in range(L, 1, -1):
+                Delta[layer - 1] = previous_error(Delta[layer], params[layer - 1][0],
+                                                  Z[layer - 1], FORMULA_ACTIVATION)
+            env.update({"X": X, "Y": Y_rows, "y": Y, "m": m, "A0": X, "Y_hat": A[L],
+                        "Loss": loss(X, Y_rows, params, FORMULA_ACTIVATION, output)})
+            if output == "softmax":
+                env["__labels__"] = ("y",)
+                env["LSE"] = softmax_regression.log_sum_exp
+                Z_L = Z[L]
+                env["loss"] = (softmax_regression.log_sum_exp(Z_L)
+                               - Z_L[np.arange(m), Y])
+            elif output == "sigmoid":
+                Z_L = Z[L]
+                env["loss"] = np.sum(Y * np.logaddexp(0, -Z_L) + (1 - Y) * np.logaddexp(0, Z_L),
+                                     axis=1)
+            else:
+                env["loss"] = np.sum((A[L] - Y) ** 2, axis=1)
+            for layer in range(1, L + 1):
+                env[f"Z{layer}"], env[f"A{layer}"] = Z[layer], A[layer]
+                env[f"Delta{layer}"] = env[f"dZ{layer}"] = Delta[layer]
+                env[f"dW{layer}"], env[f"db{layer}"] = grads[layer - 1]
+            env["__ranges__"] = {"l": (first_layer, L), "k": f"n_{L}"}
+            yield env
+
+
+def _worked_envs(rng):
+    got = worked_example()
+    yield {"x": np.array([1.0, 2.0]), "y": np.array([1.0]), "W2": np.array([[2.0], [-1.0]]),
+           "z1": got["z1"], "a1": got["a1"], "z2": got["y_hat"], "y_hat": got["y_hat"],
+           "loss": 1.0, "delta2": got["delta2"], "delta1": got["delta1"],
+           "dloss/dW2": got["dW2"], "dloss/dW1": got["dW1"]}
+
+
+FORMULAS = {
+    "forward-example": Case(_example_envs),
+    "forward": Case(_batch_envs),
+    "loss": Case(_batch_envs),
+    "output-error-example": Case(_example_envs),
+    "layer-example": Case(_example_envs),
+    "recursion-example": Case(lambda rng: _example_envs(rng, first_layer=2)),
+    "worked-example": Case(_worked_envs),
+    "output-error": Case(_batch_envs),
+    "layer": Case(_batch_envs),
+    "recursion": Case(lambda rng: _batch_envs(rng, first_layer=2)),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -28,6 +28,7 @@ from snippets.networks.initialisation import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, RandomVar, formula_test
 
 #: Relative tolerance for a sample variance against its expected value: with N independent
 #: draws the relative standard error of a variance is about sqrt(2 / N); the tests use
@@ -314,3 +315,131 @@ GOOD = constant_params(2, 3, 2, 0.1)
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "networks/initialisation.md"
+
+
+def _small_net(rng, n=3, n_1=4, C=3, m=5):
+    X = rng.standard_normal((m, n))
+    y = rng.integers(0, C, size=m)
+    params = [(rng.normal(0, 0.7, (n, n_1)), rng.normal(0, 0.2, n_1)),
+              (rng.normal(0, 0.7, (n_1, C)), rng.normal(0, 0.2, C))]
+    return X, y, params
+
+
+def _net_env(X, y, params, activation):
+    """Forward values from the page's code; the Deltas from the backpropagation chapter's."""
+    (W1, b1), (W2, b2) = params
+    Z1, A1, Z2, Y_hat = forward(X, params, activation)
+    (dW1, db1), (dW2, db2) = gradients(X, y, params, activation)
+    C = W2.shape[1]
+    Y = np.eye(C)[y]
+    Delta2 = backpropagation.output_error(Z2, Y)
+    Delta1 = backpropagation.previous_error(Delta2, W2, Z1, activation)
+    g, g_prime = HIDDEN[activation]
+    return {"X": X, "Y": Y, "m": X.shape[0], "n": X.shape[1], "n_1": W1.shape[1], "C": C,
+            "W1": W1, "b1": b1, "W2": W2, "b2": b2,
+            "Z1": Z1, "A1": A1, "Z2": Z2, "Y_hat": Y_hat, "Delta1": Delta1, "Delta2": Delta2,
+            "dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "g": g, "g'": g_prime,
+            "softmax_rows": backpropagation.softmax}
+
+
+def _network_envs(rng):
+    for activation in ("tanh", "sigmoid"):
+        yield _net_env(*_small_net(rng), activation)
+
+
+def _symmetry_envs(rng):
+    X, y, _ = _small_net(rng)
+    n, n_1, C = 3, 4, 3
+    w, v, beta = rng.standard_normal(n), rng.standard_normal(C), 0.3
+    symmetric = [(np.outer(w, np.ones(n_1)), np.full(n_1, beta)),
+                 (np.outer(np.ones(n_1), v), rng.standard_normal(C))]
+    env = _net_env(X, y, symmetric, "sigmoid")
+    env.update({"w": w, "v": v, "beta": beta, "p": env["dW1"][:, 0], "q": env["db1"][0],
+                "r": env["dW2"][0]})
+    yield env
+    zero = constant_params(n, n_1, C, 0.0)
+    env = _net_env(X, y, zero, "sigmoid")
+    env.update({"w": np.zeros(n), "v": np.zeros(C), "beta": 0.0, "p": env["dW1"][:, 0],
+                "q": env["db1"][0], "r": env["dW2"][0], "__case__": "every weight 0"})
+    yield env
+
+
+def _variance_envs(rng):
+    """Weights and inputs as random variables on a small sample space, enumerated exactly.
+
+    Each weight is +s or -s and each input a or a', all independent and equally likely:
+    16 outcomes for two inputs and one output. The weights have mean 0, and the inputs
+    share one distribution, so the second moments are equal, as eq. (3) assumes.
+    """
+    import itertools
+
+    s, levels = 0.7, (0.5, 2.0)
+    n_in, n_out = 2, 1
+    outcomes = list(itertools.product((-s, s), (-s, s), levels, levels))
+    W = np.array([[[o[0] for o in outcomes]], [[o[1] for o in outcomes]]])  # (2, 1, 16)
+    a = np.array([[o[2] for o in outcomes], [o[3] for o in outcomes]])      # (2, 16)
+    z = np.einsum("jko,jo->ko", W, a)                                      # (1, 16)
+    var_W, mean_square = float(np.var(W)), float(np.mean(a**2))
+    yield {"W": RandomVar(W), "a": RandomVar(a), "z": RandomVar(z), "n_in": n_in,
+           "Var": lambda X: float(np.var(X.v)), "E": lambda X: float(np.mean(X.v)),
+           "__ranges__": {"k": n_out}}
+    # the code computes the last part of eq. (3) from the same two moments
+    assert preactivation_variance(n_in, var_W, mean_square) == n_in * var_W * mean_square
+
+
+def _hessian_envs(rng):
+    for m, n in [(1, 1), (6, 2), (20, 3)]:
+        X = rng.standard_normal((m, n))
+        y = rng.integers(0, 2, size=m).astype(float)
+        w, b = rng.standard_normal(n), float(rng.standard_normal())
+        a = logistic_regression.stable_sigmoid(X @ w + b)
+        yield {"H": logistic_hessian(X, y, w, b), "X_tilde": np.column_stack([X, np.ones(m)]),
+               "a": a, "m": m, "n": n, "v": rng.standard_normal(n + 1)}
+
+
+def _flat(params):
+    return np.concatenate([np.ravel(t) for pair in params for t in pair])
+
+
+def _swap_envs(rng):
+    """A trained network and the same network with its two hidden units swapped.
+
+    The swapped start trains into exactly the swapped network (tested above), so the
+    swap of the trained network stands for the second run. 200 steps separate the units
+    enough for the midpoint to be worse on every seed tried (20 of 20).
+    """
+    X, y = xor_data(rng, 60)
+    start = random_params(rng, 2, 2, 2, scale=1.0)
+    theta, _ = train(X, y, start, "tanh", lr=0.5, n_iters=200)
+    theta_swapped = swap_hidden_units(theta, 0, 1)
+    shapes = [t.shape for pair in theta for t in pair]
+
+    def unflat(vector):
+        out, k = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            out.append(vector[k:k + size].reshape(shape))
+            k += size
+        return [(out[0], out[1]), (out[2], out[3])]
+
+    middle = _flat(midpoint(theta, theta_swapped))
+    yield {"theta": _flat(theta), "theta'": _flat(theta_swapped),
+           "Loss": lambda v: loss(X, y, midpoint(theta, theta_swapped))
+           if np.array_equal(v, middle) else loss(X, y, unflat(v))}
+
+
+FORMULAS = {
+    "network": Case(_network_envs),
+    "symmetry": Case(_symmetry_envs),
+    "variance": Case(_variance_envs),
+    "hessian": Case(_hessian_envs),
+    "swap": Case(_swap_envs, refuted=("<=",),
+                 why_refuted="a convex loss would satisfy it; a network's loss does not"),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

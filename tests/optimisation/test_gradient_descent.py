@@ -17,6 +17,7 @@ from snippets.optimisation.gradient_descent import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 VALLEY_MIN = np.array([2.0, 0.0])
 VALLEY_H = np.diag([2.0, 4.0])   # second derivatives of eq. (2): d2f/dx2 = 2, d2f/dy2 = 4
@@ -104,7 +105,11 @@ def test_just_above_the_bound_diverges():
     assert abs(path[-1, 1]) == pytest.approx(1.04**200, rel=1e-12)
     assert abs(path[-1, 1]) > 2500.0
     losses = np.array([valley(p) for p in path])
-    assert np.all(np.diff(losses[5:]) > 0)   # the loss grows at every step once x has settled
+    # The first update lowers the loss, 10 -> 4 + 0.04^2 + 2 * 1.04^2 = 6.1648, because it
+    # removes 98 % of the x error; every later update raises it.
+    assert losses[0] == 10.0
+    assert losses[1] == pytest.approx(6.1648, rel=EXACT_RTOL)
+    assert np.all(np.diff(losses[1:]) > 0)
 
 
 def test_exactly_at_the_bound_y_bounces_forever():
@@ -194,3 +199,60 @@ def test_bad_input_raises_a_clear_error(call, message):
 def test_a_diverging_run_stays_warning_free_for_a_while():
     # 1.04^500 ~ 3e8: far from overflow, so no RuntimeWarning (they are errors here).
     assert np.all(np.isfinite(gradient_descent(valley_gradient, [0.0, 1.0], 0.51, 500)))
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "optimisation/gradient-descent.md"
+
+
+def _step_envs(rng):
+    for p in (1, 3):
+        theta, lr = rng.standard_normal(p), 0.1
+        grad = lambda v: 2.0 * v + np.sin(v)       # the gradient of a smooth loss
+        yield {"theta": theta, "lr": lr, "p": p, "grad_Loss": grad,
+               "__after__": {"theta": gradient_descent_step(theta, grad(theta), lr)}}
+
+
+def _valley_envs(rng):
+    for x, y in [(0.0, 1.0), (3.5, -0.4)]:
+        yield {"x": x, "y": y, "f": lambda x, y: valley(np.array([x, y])),
+               "grad_f": lambda x, y: valley_gradient(np.array([x, y]))}
+
+
+def _iterate_envs(rng):
+    theta0 = np.array([0.0, 1.0])
+    for lr in (0.1, 0.3, 0.49):
+        for t in (1, 4):
+            path = gradient_descent(valley_gradient, theta0, lr, t)
+            x_t, y_t = path[t - 1]
+            x_next, y_next = path[t]
+            closed_x, closed_y = valley_iterate(theta0, lr, t - 1)
+            yield {"lr": lr, "t": t - 1, "x_t": x_t, "y_t": y_t, "x_t+1": x_next,
+                   "y_t+1": y_next, "x_0": theta0[0], "y_0": theta0[1]}
+            assert (closed_x, closed_y) == pytest.approx((x_t, y_t), rel=EXACT_RTOL,
+                                                         abs=EXACT_ATOL)
+
+
+def _quadratic_envs(rng):
+    for p in (1, 2, 5):
+        Q, _ = np.linalg.qr(rng.standard_normal((p, p)))
+        lam = np.sort(rng.uniform(0.5, 4.0, size=p))
+        H = Q @ np.diag(lam) @ Q.T
+        lr = 0.9 * max_stable_learning_rate(H)         # a stable rate: every factor < 1
+        e_t = rng.standard_normal(p)
+        best, factor = best_learning_rate(H)
+        yield {"H": H, "lr": lr, "p": p, "e_t": e_t, "e_t+1": e_t - lr * (H @ e_t),
+               "I": np.eye(p), "Q": Q.T, "lam": lam, "lam_max": lam[-1], "lam_min": lam[0],
+               "lr_best": best, "__ranges__": {"k": "p"}}
+
+
+FORMULAS = {
+    "step": Case(_step_envs),
+    "valley": Case(_valley_envs),
+    "contraction": Case(_iterate_envs),
+    "bound": Case(_quadratic_envs),
+    "best": Case(_quadratic_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

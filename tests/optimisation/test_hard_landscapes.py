@@ -21,6 +21,7 @@ from snippets.optimisation.hard_landscapes import (
 from snippets.optimisation.optimisers import momentum_step
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 KAPPAS = [1.0, 10.0, 100.0, 1000.0]
 
@@ -95,6 +96,18 @@ def test_heavy_ball_roots_have_size_sqrt_beta_for_every_curvature(kappa):
     for li in inner[::100]:
         M = np.array([[1.0 + beta - lr * li, -beta], [1.0, 0.0]])
         np.testing.assert_allclose(np.abs(np.linalg.eigvals(M)), factor, rtol=1e-9)
+
+
+@pytest.mark.parametrize("kappa", [4.0, 100.0, 1e4])
+def test_heavy_ball_has_a_double_real_root_at_both_ends(kappa):
+    """Eq. (3): at lambda = 1 and lambda = kappa the discriminant is 0, and the double root
+    is +sqrt(beta) and -sqrt(beta): real, of the same size as the complex roots inside."""
+    lr, beta, factor = heavy_ball_tuning(kappa)
+    c_flat, c_steep = 1.0 + beta - lr * 1.0, 1.0 + beta - lr * kappa
+    assert c_flat == pytest.approx(2.0 * factor, rel=EXACT_RTOL)
+    assert c_steep == pytest.approx(-2.0 * factor, rel=EXACT_RTOL)
+    assert c_flat**2 - 4.0 * beta == pytest.approx(0.0, abs=EXACT_ATOL)
+    assert c_steep**2 - 4.0 * beta == pytest.approx(0.0, abs=EXACT_ATOL)
 
 
 def test_tuned_momentum_is_much_faster_than_tuned_gradient_descent():
@@ -227,3 +240,62 @@ def test_starting_exactly_on_the_hilltop_never_moves():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "optimisation/hard-landscapes.md"
+
+
+def _narrow_envs(rng):
+    for kappa in (1.0, 10.0, 100.0):
+        x, y = rng.standard_normal(2)
+        lr = rng.uniform(0.0, 2.0 / kappa)
+        best = 2.0 / (1.0 + kappa)
+        grid = [*np.linspace(0.005, 2.0, 400), best]
+        lr_hb, beta, factor = heavy_ball_tuning(kappa)
+        yield {"x": x, "y": y, "kappa": kappa, "lr": lr,
+               "f": lambda x, y, k=kappa: narrow_valley(np.array([x, y]), k),
+               "grad_f": lambda x, y, k=kappa: narrow_valley_gradient(np.array([x, y]), k),
+               "rho": lambda v, k=kappa: convergence_factor(v, np.array([1.0, k])),
+               "__domain__": {"lr": grid}, "best_factor": best_factor(kappa)}
+
+
+def _heavy_ball_envs(rng):
+    for kappa in (1.0, 10.0, 100.0):
+        lr, beta, factor = heavy_ball_tuning(kappa)
+        yield {"lr": lr, "beta": beta, "kappa": kappa}
+        assert factor == pytest.approx(np.sqrt(beta), rel=EXACT_RTOL)
+
+
+def _rosenbrock_envs(rng):
+    for a, b in [(1.0, 100.0), (0.5, 3.0)]:
+        x, y = rng.standard_normal(2)
+        yield {"x": x, "y": y, "a": a, "b": b,
+               "f": lambda x, y, a=a, b=b: rosenbrock(np.array([x, y]), a, b),
+               "grad_f": lambda x, y, a=a, b=b: rosenbrock_gradient(np.array([x, y]), a, b),
+               "H": lambda x, y, a=a, b=b: rosenbrock_hessian(np.array([x, y]), a, b)}
+
+
+def _hessian_envs(rng):
+    # the page's numbers are for the usual a = 1, b = 100
+    for env in _rosenbrock_envs(rng):
+        if env["b"] == 100.0:
+            yield env
+
+
+def _double_well_envs(rng):
+    for w in (-2.5, -0.3, 0.0, 0.8, 1.7):
+        yield {"w": w, "f": double_well, "f'": double_well_derivative}
+
+
+FORMULAS = {
+    "narrow": Case(_narrow_envs),
+    "rate": Case(_narrow_envs),
+    "heavy-ball": Case(_heavy_ball_envs),
+    "rosenbrock": Case(_rosenbrock_envs),
+    "rosenbrock-hessian": Case(_hessian_envs),
+    "double-well": Case(_double_well_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -23,6 +23,7 @@ from snippets.optimisation.mini_batch import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 3), (6, 1), (12, 4)]
 
@@ -161,6 +162,21 @@ def test_mean_over_a_shuffled_epoch_is_the_full_gradient(rng, model, m, batch_si
     assert db == pytest.approx(db_full, rel=EXACT_RTOL, abs=EXACT_ATOL)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3, 4])
+def test_with_sums_the_epoch_mean_is_b_over_m_of_the_full_gradient(rng, batch_size):
+    """Why eq. (4) needs means: with sum losses the mean batch gradient is B/m times the full."""
+    grad, _, X, y, w, b = make_problem(rng, "linear", 12, 3)
+
+    def sum_grad(X_, y_, w_, b_):      # gradient of the sum of the losses of the rows given
+        dw, db = grad(X_, y_, w_, b_)
+        return dw * X_.shape[0], db * X_.shape[0]
+
+    dw, db = mean_batch_gradient(sum_grad, X, y, w, b, epoch_batches(12, batch_size, rng))
+    dw_full, db_full = sum_grad(X, y, w, b)
+    np.testing.assert_allclose(dw, batch_size / 12 * dw_full, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    assert db == pytest.approx(batch_size / 12 * db_full, rel=EXACT_RTOL, abs=EXACT_ATOL)
+
+
 def test_unequal_batches_are_not_an_unbiased_epoch_mean(rng):
     """Why eq. (4) needs equal sizes: with sizes 3 and 1 the one-row batch counts 3 times too much."""
     grad, _, X, y, w, b = make_problem(rng, "linear", 4, 2)
@@ -294,3 +310,152 @@ def test_variance_shrinks_like_one_over_the_batch_size(rng):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "optimisation/mini-batch.md"
+
+from formulas import Dyn, LazyFn  # noqa: E402
+
+
+def _grad_vector(grad, X, y, w, b, rows):
+    dw, db = batch_gradient(grad, X, y, w, b, np.asarray(rows))
+    return np.append(dw, db)
+
+
+def _batch_envs(rng):
+    for model in MODELS:
+        grad, loss, X, y, w, b = make_problem(rng, model, 6, 2)
+        batch = np.array([4, 0, 2])                 # rows 5, 1 and 3 on the page
+        G = per_example_gradients(grad, X, y, w, b)
+        losses = np.array([loss(X[i:i + 1], y[i:i + 1], w, b) for i in range(6)])
+        yield {"B": 3, "cal_B": batch + 1, "G": G, "loss": losses, "n": 2,
+               "grad_Loss_cal_B": _grad_vector(grad, X, y, w, b, batch),
+               "Loss_cal_B": loss(X[batch], y[batch], w, b)}
+
+
+def _shuffle_envs(rng):
+    for m, B in [(7, 3), (6, 2), (5, 5), (4, 1)]:
+        seed = int(rng.integers(1000))
+        batches = epoch_batches(m, B, np.random.default_rng(seed))
+        order = np.random.default_rng(seed).permutation(m)     # the same shuffle
+        env = {"m": m, "B": B, "K": len(batches), "pi": lambda j, o=order: int(o[int(j) - 1]) + 1}
+        for k, batch in enumerate(batches, start=1):
+            env[f"cal_B_{k}"] = batch + 1          # the page numbers rows from 1
+        yield env
+
+
+def _epoch_envs(rng):
+    for model in MODELS:
+        grad, _, X, y, w, b = make_problem(rng, model, 7, 2)
+        lr, batch_size = 0.1, 3
+        batches = epoch_batches(7, batch_size, np.random.default_rng(5))
+        path = [(w, b)]
+        for batch in batches:
+            dw, db = batch_gradient(grad, X, y, *path[-1], batch)
+            path.append((path[-1][0] - lr * dw, path[-1][1] - lr * db))
+        w_end, b_end, n_updates = run_epoch(grad, X, y, w, b, lr, batch_size,
+                                            np.random.default_rng(5))
+        assert n_updates == len(batches)
+        np.testing.assert_allclose(w_end, path[-1][0], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        env = {"lr": lr, "K": len(batches), "n": 2,
+               "w": Dyn(lambda e, p=path: p[e["k"] - 1][0]),
+               "b": Dyn(lambda e, p=path: p[e["k"] - 1][1]),
+               "__after__": {"w": Dyn(lambda e, p=path: p[e["k"]][0]),
+                             "b": Dyn(lambda e, p=path: p[e["k"]][1])}}
+        for k, batch in enumerate(batches, start=1):
+            dw, db = batch_gradient(grad, X, y, *path[k - 1], batch)
+            env[f"dLoss_cal_B_{k}/dw"], env[f"dLoss_cal_B_{k}/db"] = dw, db
+        yield env
+
+
+def _mean_envs(rng):
+    for model in MODELS:
+        grad, _, X, y, w, b = make_problem(rng, model, 6, 2)
+        batches = epoch_batches(6, 2, rng)
+        G = per_example_gradients(grad, X, y, w, b)
+        env = {"K": 3, "B": 2, "m": 6, "n": 2, "G": G,
+               "grad_Loss": np.append(*grad(X, y, w, b)),
+               "__ranges__": {"k": "K"}}
+        mean = np.append(*mean_batch_gradient(grad, X, y, w, b, batches))
+        np.testing.assert_allclose(mean, env["grad_Loss"], rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        for k, batch in enumerate(batches, start=1):
+            env[f"cal_B_{k}"] = batch + 1
+            env[f"grad_Loss_cal_B_{k}"] = _grad_vector(grad, X, y, w, b, batch)
+        yield env
+
+
+def _over_batches(G, batches):
+    """E[...] and P(...) over equally likely batches (tuples of 1-based row numbers)."""
+
+    def expectation(ev, node):
+        values = []
+        for batch in batches:
+            ev.env["cal_B"] = np.asarray(batch)
+            values.append(np.asarray(_dense_value(ev.value(node)), dtype=float))
+        ev.env.pop("cal_B", None)
+        return np.mean(values, axis=0)
+
+    def probability(ev, event):
+        hits = 0
+        for batch in batches:
+            ev.env["cal_B"] = np.asarray(batch)
+            hits += all(ev.relation_holds(event))
+        ev.env.pop("cal_B", None)
+        return hits / len(batches)
+
+    grad_of_batch = Dyn(lambda e: G[np.asarray(e["cal_B"]) - 1].mean(axis=0))
+    return LazyFn(expectation), LazyFn(probability), grad_of_batch
+
+
+def _dense_value(v):
+    return v.v if hasattr(v, "v") else v
+
+
+def _expectation_envs(rng):
+    import itertools
+
+    for model in MODELS:
+        grad, _, X, y, w, b = make_problem(rng, model, 5, 2)
+        G = per_example_gradients(grad, X, y, w, b)
+        B = 2
+        subsets = list(itertools.combinations(range(1, 6), B))
+        E, P, grad_B = _over_batches(G, subsets)
+        mean = mean_over_all_batches(G, B)
+        full = G.mean(axis=0)
+        np.testing.assert_allclose(mean, full, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+        yield {"E": E, "P": P, "grad_Loss_cal_B": grad_B, "grad_Loss": full,
+               "B": B, "m": 5, "n": 2, "G": G}
+
+
+def _variance_envs(rng):
+    import itertools
+
+    for model in MODELS:
+        grad, _, X, y, w, b = make_problem(rng, model, 5, 2)
+        G = per_example_gradients(grad, X, y, w, b)
+        B, m = 2, 5
+        full = G.mean(axis=0)
+        D = G - full
+        sigma2 = float(np.mean(np.sum(D**2, axis=1)))
+        common = {"grad_Loss": full, "B": B, "m": m, "n": 2, "D": D, "sigma": np.sqrt(sigma2),
+                  "__ranges__": {"j": "m"}}
+        drawn = list(itertools.product(range(1, m + 1), repeat=B))   # with replacement
+        E, P, grad_B = _over_batches(G, drawn)
+        yield {**common, "E": E, "grad_Loss_cal_B": grad_B, "__case__": "with replacement"}
+        subsets = list(itertools.combinations(range(1, m + 1), B))
+        E, P, grad_B = _over_batches(G, subsets)
+        yield {**common, "E": E, "grad_Loss_cal_B": grad_B, "__case__": "without"}
+
+
+FORMULAS = {
+    "batch-gradient": Case(_batch_envs),
+    "batches": Case(_shuffle_envs),
+    "epoch": Case(_epoch_envs),
+    "epoch-mean": Case(_mean_envs),
+    "expectation": Case(_expectation_envs),
+    "variance": Case(_variance_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

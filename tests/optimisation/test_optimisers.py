@@ -25,6 +25,7 @@ from snippets.optimisation.optimisers import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from formulas import Case, formula_test
 
 TINY_EPS = 1e-14
 ONES = np.ones(2)
@@ -250,7 +251,7 @@ def test_adam_under_a_constant_gradient_steps_by_lr_every_time():
 
 
 def test_l2_gradient_matches_finite_differences(rng):
-    """Eq. (9): the gradient of L(theta) + lambda/2 |theta|^2, for L(theta) = |A theta - c|^2."""
+    """Eq. (9): the gradient of L(theta) + omega/2 |theta|^2, for L(theta) = |A theta - c|^2."""
     A, c = rng.normal(size=(5, 3)), rng.normal(size=5)
     loss = lambda th: float(np.sum((A @ th - c) ** 2))
     grad = lambda th: 2.0 * A.T @ (A @ th - c)
@@ -267,11 +268,22 @@ def test_with_sgd_l2_and_decoupled_decay_coincide(rng):
     np.testing.assert_allclose(a, b, rtol=EXACT_RTOL, atol=EXACT_ATOL)
 
 
+def test_with_momentum_l2_and_decay_differ_hand_computed():
+    """The page's numbers: momentum on the L2 gradient of eq. (9) (PyTorch's SGD with
+    momentum and weight_decay) carries the decay in the velocity, unlike eq. (10)."""
+    theta, v = np.array([1.0]), np.array([0.0])
+    for expected in (0.95, 0.8575):        # zero loss gradient, lr 0.1, beta 0.9, omega 0.5
+        theta, v = momentum_step(theta, l2_gradient([0.0], theta, 0.5), v, 0.1, 0.9)
+        assert theta[0] == pytest.approx(expected, rel=EXACT_RTOL)
+    decayed = sgd_weight_decay_step(sgd_weight_decay_step([1.0], [0.0], 0.1, 0.5), [0.0], 0.1, 0.5)
+    assert decayed[0] == pytest.approx(0.9025, rel=EXACT_RTOL)
+
+
 def test_adamw_hand_computed_and_different_from_adam_with_l2():
-    # theta0 = (1, 1), g = (2, -2), lr = 0.1, beta1 = 0.5, beta2 = 0.75, lambda = 0.5.
+    # theta0 = (1, 1), g = (2, -2), lr = 0.1, beta1 = 0.5, beta2 = 0.75, omega = 0.5.
     # AdamW: Adam's first step is 0.1 * (1, -1); decay adds 0.1 * 0.5 * (1, 1):
     #   theta1 = (1 - 0.1 - 0.05, 1 + 0.1 - 0.05) = (0.85, 1.05).
-    # Adam with L2: g + lambda theta = (2.5, -1.5); Adam's first step is lr * sign of it:
+    # Adam with L2: g + omega theta = (2.5, -1.5); Adam's first step is lr * sign of it:
     #   theta1 = (0.9, 1.1) -- the penalty has vanished from the step.
     w_theta, _, _ = adamw_step(ONES, [2.0, -2.0], ZEROS, ZEROS, 1, 0.1, 0.5, 0.75, TINY_EPS, 0.5)
     np.testing.assert_allclose(w_theta, [0.85, 1.05], rtol=EXACT_RTOL)
@@ -362,3 +374,153 @@ def test_every_optimiser_keeps_the_shape_and_lowers_a_quadratic(rng, shape):
         for s in (state if isinstance(state, tuple) else (state,)):
             assert s.shape == shape, name
         assert loss(theta) < loss(theta0), name
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "optimisation/optimisers.md"
+
+from formulas import Dyn, LazyFn  # noqa: E402
+
+LR, BETA, RHO, EPSILON, DECAY = 0.1, 0.8, 0.9, 1e-8, 0.05
+
+
+def _loss_grad(theta):
+    return 2.0 * theta + np.sin(theta)          # gradient of a smooth loss
+
+
+def _step_envs(rng, t=3):
+    """theta_{t-1}, the moments before step t, and every optimiser's step t."""
+    for p in (1, 3):
+        theta = rng.standard_normal(p)
+        v, s = rng.standard_normal(p), rng.uniform(0.1, 1.0, p)
+        g = _loss_grad(theta)
+        env = {"t": t, "lr": LR, "beta": BETA, "rho": RHO, "epsilon": EPSILON, "omega": DECAY,
+               "beta_1": 0.9, "beta_2": 0.999, "theta_t-1": theta, "v_t-1": v,
+               "s_t-1": s, "g_t": g, "v_0": 0.0, "s_0": 0.0, "grad_Loss": _loss_grad}
+        yield env
+
+
+def _sgd_envs(rng):
+    for env in _step_envs(rng):
+        yield {**env, "theta_t": sgd_step(env["theta_t-1"], env["g_t"], LR)}
+
+
+def _momentum_envs(rng):
+    for env in _step_envs(rng):
+        theta, v = momentum_step(env["theta_t-1"], env["g_t"], env["v_t-1"], LR, BETA)
+        yield {**env, "theta_t": theta, "v_t": v, "v_0": np.zeros_like(v)}
+
+
+def _unrolled_envs(rng):
+    for t in (1, 2, 5):
+        G = rng.standard_normal((t, 3))
+        yield {"t": t, "beta": BETA, "G": G, "v_t": unrolled_velocity(G, BETA)}
+        g = rng.standard_normal(3)
+        constant = np.tile(g, (t, 1))
+        yield {"t": t, "beta": BETA, "g": g, "__case__": "constant gradient",
+               "v_t": unrolled_velocity(constant, BETA),
+               **{f"g_{k}": g for k in range(1, t + 1)}}
+
+
+def _nesterov_envs(rng):
+    for env in _step_envs(rng):
+        theta, v = nesterov_step(env["theta_t-1"], _loss_grad, env["v_t-1"], LR, BETA)
+        look_ahead = env["theta_t-1"] - LR * BETA * env["v_t-1"]
+        yield {**env, "theta_t": theta, "v_t": v, "g_t": _loss_grad(look_ahead)}
+
+
+def _adagrad_envs(rng):
+    for env in _step_envs(rng):
+        theta, s = adagrad_step(env["theta_t-1"], env["g_t"], env["s_t-1"], LR, EPSILON)
+        yield {**env, "theta_t": theta, "s_t": s, "s_0": np.zeros_like(s)}
+
+
+def _rmsprop_envs(rng):
+    for env in _step_envs(rng):
+        theta, s = rmsprop_step(env["theta_t-1"], env["g_t"], env["s_t-1"], LR, RHO, EPSILON)
+        yield {**env, "theta_t": theta, "s_t": s}
+
+
+def _ema_env(t, beta_1, values):
+    """Gradients drawn independently from the rows of values, every sequence equally likely."""
+    import itertools
+
+    sequences = list(itertools.product(range(len(values)), repeat=t))
+    current = {"seq": sequences[0]}
+
+    def velocity(env, t=t):
+        seq = current["seq"]
+        return sum((1 - beta_1) * beta_1 ** (t - k) * values[seq[k - 1]] for k in range(1, t + 1))
+
+    def expectation(ev, node):
+        out = []
+        for seq in sequences:
+            current["seq"] = seq
+            out.append(np.asarray(ev.value(node), dtype=float))
+        return np.mean(out, axis=0)
+
+    env = {"t": t, "beta_1": beta_1, "E": LazyFn(expectation), "v_t": Dyn(velocity),
+           "v_t-1": Dyn(lambda env: velocity(env, t - 1)),
+           "g_t": Dyn(lambda env: values[current["seq"][t - 1]]),
+           "g": Dyn(lambda env: values[current["seq"][0]])}
+    for k in range(1, t + 1):
+        env[f"g_{k}"] = Dyn(lambda env, k=k: values[current["seq"][k - 1]])
+    return env
+
+
+def _ema_envs(rng):
+    beta_1 = 0.9
+    values = np.array([[1.0, -2.0], [3.0, 0.5]])
+    for t in (1, 3):
+        # the weights (1 - beta_1) beta_1^(t-k) of the sum, from the code
+        assert ema_weights(beta_1, t) == pytest.approx(
+            [(1 - beta_1) * beta_1 ** (t - k) for k in range(1, t + 1)], rel=EXACT_RTOL)
+        yield _ema_env(t, beta_1, values)
+
+
+def _adam_envs(rng):
+    for env in _step_envs(rng):
+        b1, b2, t = env["beta_1"], env["beta_2"], env["t"]
+        theta, v, s = adam_step(env["theta_t-1"], env["g_t"], env["v_t-1"], env["s_t-1"], t,
+                                LR, b1, b2, EPSILON)
+        yield {**env, "theta_t": theta, "v_t": v, "s_t": s, "v_t_hat": v / (1 - b1**t),
+               "s_t_hat": s / (1 - b2**t)}
+
+
+def _l2_envs(rng):
+    for env in _step_envs(rng):
+        yield {**env, "theta": env["theta_t-1"],
+               "Loss": lambda th: float(np.sum(th**2) - np.sum(np.cos(th))),
+               "Loss_omega": lambda th: float(np.sum(th**2) - np.sum(np.cos(th)))
+               + DECAY / 2 * float(th @ th),
+               "grad_Loss_omega": lambda th: l2_gradient(_loss_grad(th), th, DECAY)}
+
+
+def _decay_envs(rng):
+    for env in _step_envs(rng):
+        yield {**env, "theta_t": sgd_weight_decay_step(env["theta_t-1"], env["g_t"], LR, DECAY)}
+
+
+def _adamw_envs(rng):
+    for env in _adam_envs(rng):
+        theta, _, _ = adamw_step(env["theta_t-1"], env["g_t"], env["v_t-1"], env["s_t-1"],
+                                 env["t"], LR, env["beta_1"], env["beta_2"], EPSILON, DECAY)
+        yield {**env, "theta_t": theta}
+
+
+FORMULAS = {
+    "sgd": Case(_sgd_envs),
+    "momentum": Case(_momentum_envs),
+    "momentum-unrolled": Case(_unrolled_envs),
+    "nesterov": Case(_nesterov_envs),
+    "adagrad": Case(_adagrad_envs),
+    "rmsprop": Case(_rmsprop_envs),
+    "ema": Case(_ema_envs),
+    "adam": Case(_adam_envs),
+    "l2": Case(_l2_envs),
+    "sgd-decay": Case(_decay_envs),
+    "adamw": Case(_adamw_envs),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -14,12 +14,13 @@ from snippets.optimisation.schedules import (
 )
 
 from checks import EXACT_ATOL, EXACT_RTOL
+from formulas import Case, formula_test
 
 T = np.arange(0, 200)
 
 
 def test_step_decay_hand_computed():
-    # lr0 = 0.1, gamma = 0.5, every 3 steps: t = 0..2 -> 0.1, 3..5 -> 0.05, 6..8 -> 0.025, 9 -> 0.0125
+    # lr_max = 0.1, gamma = 0.5, every 3 steps: t = 0..2 -> 0.1, 3..5 -> 0.05, 6..8 -> 0.025, 9 -> 0.0125
     expected = [0.1] * 3 + [0.05] * 3 + [0.025] * 3 + [0.0125]
     np.testing.assert_allclose(step_decay(np.arange(10), 0.1, 0.5, 3), expected, rtol=EXACT_RTOL)
 
@@ -46,7 +47,7 @@ def test_exponential_decay_is_step_decay_with_step_one(rng):
 
 
 def test_cosine_hand_computed():
-    # lr0 = 1, lr_min = 0.2, n = 4: t = 0, 1, 2, 3, 4 -> cos(pi t/4) = 1, r, 0, -r, -1 with r = 1/sqrt 2
+    # lr_max = 1, lr_min = 0.2, n = 4: t = 0, 1, 2, 3, 4 -> cos(pi t/4) = 1, r, 0, -r, -1 with r = 1/sqrt 2
     # lr = 0.2 + 0.4 (1 + cos): 1, 0.2 + 0.4 (1 + r), 0.6, 0.2 + 0.4 (1 - r), 0.2
     r = 1 / np.sqrt(2)
     expected = [1.0, 0.2 + 0.4 * (1 + r), 0.6, 0.2 + 0.4 * (1 - r), 0.2]
@@ -60,13 +61,13 @@ def test_cosine_is_decreasing_and_symmetric_about_its_midpoint():
     # lr(t) - mid = -(lr(n - t) - mid): the curve is point-symmetric about (n/2, mid)
     mid = (0.5 + 0.01) / 2
     np.testing.assert_allclose(lr - mid, -(lr[::-1] - mid), atol=EXACT_ATOL)
-    # its slope is 0 at both ends and steepest, -(lr0 - lr_min) pi / (2 n), in the middle
+    # its slope is 0 at both ends and steepest, -(lr_max - lr_min) pi / (2 n), in the middle
     slope_mid = (lr[51] - lr[49]) / 2
     assert slope_mid == pytest.approx(-(0.49) * np.pi / 200, rel=1e-3)
 
 
 def test_warmup_hand_computed():
-    # lr0 = 0.1 over 4 steps: 0.025, 0.05, 0.075, 0.1, then 0.1 for ever
+    # lr_max = 0.1 over 4 steps: 0.025, 0.05, 0.075, 0.1, then 0.1 for ever
     np.testing.assert_allclose(linear_warmup(np.arange(7), 0.1, 4),
                                [0.025, 0.05, 0.075, 0.1, 0.1, 0.1, 0.1], rtol=EXACT_RTOL)
 
@@ -94,14 +95,14 @@ def test_scalar_step_gives_a_scalar_array():
     [
         (lambda: step_decay(-1, 0.1, 0.5, 2), r"step t must be an integer >= 0"),
         (lambda: step_decay(1.5, 0.1, 0.5, 2), r"step t must be an integer >= 0"),
-        (lambda: step_decay(1, 0.0, 0.5, 2), r"lr0 must be a positive finite number"),
+        (lambda: step_decay(1, 0.0, 0.5, 2), r"lr_max must be a positive finite number"),
         (lambda: step_decay(1, 0.1, 1.5, 2), r"gamma must be a number in \(0, 1\]"),
         (lambda: step_decay(1, 0.1, 0.5, 0), r"step_size must be a positive integer"),
         (lambda: exponential_decay(1, 0.1, 0.0), r"gamma must be a number in \(0, 1\]"),
         (lambda: cosine_annealing(11, 0.1, 0.0, 10), r"must be <= the number of steps 10"),
-        (lambda: cosine_annealing(1, 0.1, 0.2, 10), r"lr_min must be a number in \[0, lr0\]"),
+        (lambda: cosine_annealing(1, 0.1, 0.2, 10), r"lr_min must be a number in \[0, lr_max\]"),
         (lambda: cosine_annealing(1, 0.1, 0.0, 0), r"n_steps must be a positive integer"),
-        (lambda: linear_warmup(1, np.inf, 5), r"lr0 must be a positive finite number"),
+        (lambda: linear_warmup(1, np.inf, 5), r"lr_max must be a positive finite number"),
         (lambda: linear_warmup(1, 0.1, 2.0), r"warmup_steps must be a positive integer"),
         (lambda: warmup_cosine(1, 0.1, 0.0, 10, 10), r"n_steps - warmup_steps must be a positive"),
         (lambda: warmup_cosine(11, 0.1, 0.0, 2, 10), r"must be <= the number of steps 10"),
@@ -110,3 +111,34 @@ def test_scalar_step_gives_a_scalar_array():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- The displayed formulas, read from the page and checked part by part -----------------
+
+PAGE = "optimisation/schedules.md"
+
+#: The schedules' settings for the formula checks (T_TOTAL is the page's T).
+LR_MAX, LR_MIN, GAMMA, T_STEP, T_TOTAL, T_W = 0.5, 0.01, 0.7, 4, 20, 5
+
+
+def _envs(rng, schedule):
+    for t in (0, 1, 3, 4, 5, 9, 12, 20):
+        ts = np.array([t])
+        lr_t = {"step": step_decay(ts, LR_MAX, GAMMA, T_STEP),
+                "exp": exponential_decay(ts, LR_MAX, GAMMA),
+                "cos": cosine_annealing(ts, LR_MAX, LR_MIN, T_TOTAL),
+                "warm": linear_warmup(ts, LR_MAX, T_W),
+                "warm-cos": warmup_cosine(ts, LR_MAX, LR_MIN, T_W, T_TOTAL)}[schedule][0]
+        yield {"t": t, "lr_t": lr_t, "lr_max": LR_MAX, "lr_min": LR_MIN, "gamma": GAMMA,
+               "T_step": T_STEP, "T": T_TOTAL, "T_w": T_W}
+
+
+FORMULAS = {
+    "step-decay": Case(lambda rng: _envs(rng, "step")),
+    "exponential": Case(lambda rng: _envs(rng, "exp")),
+    "cosine": Case(lambda rng: _envs(rng, "cos")),
+    "warmup": Case(lambda rng: _envs(rng, "warm")),
+    "warmup-cosine": Case(lambda rng: _envs(rng, "warm-cos")),
+}
+
+test_displayed_formulas = formula_test(PAGE, FORMULAS)

@@ -230,3 +230,4 @@ def test_shown_sections_fit_the_page_and_keep_checks_out(snippet):
                 f"{SHOWN_LINE_WIDTH} without scrolling")
             assert not line.strip().startswith("raise "), (
                 f"{rel(snippet)}:{offset}: input checks go in a helper outside the section")
+
