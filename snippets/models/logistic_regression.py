@@ -57,7 +57,10 @@ def _check_model(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np
         raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
     if np.ndim(b) != 0:
         raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    return X, w, float(_check_finite(b, "b"))
+    b = float(np.asarray(b, dtype=np.float64))   # a plain float: its test costs no array
+    if not np.isfinite(b):
+        raise ValueError("b must be finite (no inf or nan)")
+    return X, w, b
 
 
 def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:

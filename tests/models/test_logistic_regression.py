@@ -382,3 +382,9 @@ FORMULAS = {
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
+
+
+@pytest.mark.parametrize("b", [np.nan, np.inf, -np.inf, np.array(np.nan)])
+def test_a_bias_that_is_not_finite_is_rejected(b):
+    with pytest.raises(ValueError, match=r"b must be finite"):
+        gradient(np.ones((2, 3)), [0, 1], np.ones(3), b)
