@@ -17,18 +17,18 @@ TEST_STAMP  := $(VENV)/.test-installed
 KATEX_STAMP := $(KATEX)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve serve-quick build pdf test test-fast lint chromium constraints clean formula-summary
+.PHONY: help serve build pdf test test-fast bench lint chromium constraints clean formula-summary
 
 help:
 	@echo "make serve      serve the site at http://$(ADDR) (live reload)"
-	@echo "make serve-quick  the same without executing notebooks (fast reload while writing)"
 	@echo "make test       run every test, with coverage of snippets/ enforced at 100%"
 	@echo "make build      build the site into site/ (strict)"
 	@echo "make pdf        build the site and the whole book as one PDF, site/hands-on-gradients.pdf"
 	@echo "make test-fast  the snippet and pairing tests only, without the site build"
+	@echo "make bench      time the model gradients and the MLP backward pass, checked and bare"
 	@echo "make lint       ruff over snippets, tests and hooks"
 	@echo "make formula-summary  record how every display formula is checked (after editing one)"
-	@echo "make clean      remove .venv, node_modules, the KaTeX copy and site/"
+	@echo "make clean      remove .venv, node_modules, the KaTeX copy, site/ and .cache/"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -60,11 +60,6 @@ $(KATEX_STAMP): package.json package-lock.json $(SITE_STAMP)
 serve: $(SITE_STAMP) $(KATEX_STAMP)
 	$(BIN)/mkdocs serve --dev-addr $(ADDR) --livereload
 
-# While writing a chapter: the same, without executing the notebooks (their pages then show
-# code without outputs), so that a change reloads in seconds instead of about a minute.
-serve-quick: $(SITE_STAMP) $(KATEX_STAMP)
-	EXECUTE_NOTEBOOKS=false $(BIN)/mkdocs serve --dev-addr $(ADDR) --livereload
-
 build: $(SITE_STAMP) $(KATEX_STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
@@ -78,11 +73,19 @@ pdf: $(TEST_STAMP) $(KATEX_STAMP) chromium
 chromium:
 	@sh scripts/ensure-chromium.sh
 
+# One pytest worker per core (xdist), each test file on one worker; the site is built once
+# per run (tests/site/conftest.py). --durations names the slowest tests, so one is seen early.
+XDIST := -n auto --dist loadfile
+
 test: $(TEST_STAMP) $(KATEX_STAMP) chromium lint
-	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
+	$(BIN)/python -m pytest $(XDIST) --durations=15 --cov --cov-report=term-missing:skip-covered
 
 test-fast: $(TEST_STAMP)
-	$(BIN)/python -m pytest -m "not site and not browser and not mutations"
+	$(BIN)/python -m pytest $(XDIST) -m "not site and not browser and not mutations"
+
+# What the snippets' input checks cost: each gradient against the same arithmetic unchecked.
+bench: $(SITE_STAMP)
+	$(BIN)/python scripts/bench.py
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
@@ -98,4 +101,4 @@ constraints: $(TEST_STAMP)
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^hands-on-gradients'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) node_modules $(KATEX) site .pytest_cache .coverage *.egg-info
+	rm -rf $(VENV) node_modules $(KATEX) site .cache .pytest_cache .coverage *.egg-info

@@ -11,12 +11,12 @@ import numpy as np
 
 def _check_X(X: np.ndarray) -> np.ndarray:
     """Return X as a finite float array of shape (m, n), m >= 1, or raise ValueError."""
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)     # no copy of a float64 array
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (m, n), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError("at least one example is needed, got m = 0")
-    if not np.all(np.isfinite(X)):
+    if not np.isfinite(X).all():
         raise ValueError("X must be finite (no inf or nan)")
     return X
 
@@ -28,7 +28,7 @@ def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y must be a 1-D array of shape (m,), got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows (examples) but y has {y.shape[0]} entries")
-    if not np.all(np.isfinite(y)):
+    if not np.isfinite(y).all():
         raise ValueError("y must be finite (no inf or nan)")
     return X, y
 
@@ -87,7 +87,7 @@ def _check_pair(y_hat: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
         raise ValueError(f"y_hat has {y_hat.size} entries but y has {y.size}")
     if y.size == 0:
         raise ValueError("at least one example is needed, got m = 0")
-    if not (np.all(np.isfinite(y_hat)) and np.all(np.isfinite(y))):
+    if not (np.isfinite(y_hat).all() and np.isfinite(y).all()):
         raise ValueError("y_hat and y must be finite (no inf or nan)")
     return y_hat, y
 

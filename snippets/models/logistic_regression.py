@@ -10,8 +10,8 @@ import numpy as np
 
 
 def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
+    a = np.asarray(a, dtype=np.float64)     # no copy of a float64 array
+    if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite (no inf or nan)")
     return a
 
@@ -23,8 +23,8 @@ def _check_labels(y: np.ndarray, m: int | None = None) -> np.ndarray:
         raise ValueError(f"y must be a non-empty 1-D array of shape (m,), got shape {y.shape}")
     if m is not None and y.size != m:
         raise ValueError(f"y has {y.size} entries but there are {m} examples")
-    bad = ~np.isin(y, (0.0, 1.0))
-    if np.any(bad):
+    if not ((y == 0.0) | (y == 1.0)).all():
+        bad = (y != 0.0) & (y != 1.0)
         raise ValueError(f"labels must be 0 or 1, got {y[bad][:5]}")
     return y
 
@@ -57,7 +57,10 @@ def _check_model(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np
         raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
     if np.ndim(b) != 0:
         raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    return X, w, float(_check_finite(b, "b"))
+    b = float(np.asarray(b, dtype=np.float64))   # a plain float: its test costs no array
+    if not np.isfinite(b):
+        raise ValueError("b must be finite (no inf or nan)")
+    return X, w, b
 
 
 def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:

@@ -21,7 +21,7 @@ def _as_real(a: np.ndarray, name: str) -> np.ndarray:
     a = _as_array(a, name)
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
-    return a.astype(np.float64)
+    return np.asarray(a, dtype=np.float64)   # no copy of a float64 array
 
 
 def _is_real_number(value: object) -> bool:
@@ -33,7 +33,7 @@ def _is_real_number(value: object) -> bool:
 
 def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
     a = _as_real(a, name)
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite (no inf or nan)")
     return a
 
@@ -88,6 +88,12 @@ def _check_probabilities(p: np.ndarray, y: int) -> tuple[np.ndarray, int]:
     return p, y
 
 
+def _are_class_indices(y: np.ndarray, C: int) -> bool:
+    """Whether every entry of y is one of the integers 0..C-1, in one pass of comparisons."""
+    inside = (y >= 0) & (y < C)
+    return bool((inside if y.dtype.kind in "biu" else inside & (y == np.floor(y))).all())
+
+
 def _check_targets(y: np.ndarray, m: int, C: int) -> np.ndarray:
     """Return the targets as one-hot rows Y (m, C), from class indices (m,) or one-hot rows."""
     y = _as_array(y, "y")
@@ -97,13 +103,13 @@ def _check_targets(y: np.ndarray, m: int, C: int) -> np.ndarray:
     if y.ndim == 1:
         if y.shape[0] != m:
             raise ValueError(f"y has {y.shape[0]} labels but there are {m} examples")
-        if not np.all(np.isin(y, np.arange(C))):
+        if not _are_class_indices(y, C):
             raise ValueError(f"class indices must be integers in 0..{C - 1}, got {y[:5]}")
-        return np.eye(C)[y.astype(int)]
+        return np.eye(C)[y.astype(np.intp, copy=False)]
     if y.shape != (m, C):
         raise ValueError(f"one-hot targets must have shape ({m}, {C}), got shape {y.shape}")
-    y = y.astype(np.float64)
-    if not (np.all(np.isin(y, (0.0, 1.0))) and np.all(y.sum(axis=1) == 1.0)):
+    y = np.asarray(y, dtype=np.float64)
+    if not (((y == 0.0) | (y == 1.0)).all() and (y.sum(axis=1) == 1.0).all()):
         raise ValueError("each one-hot row must hold a single 1 and zeros elsewhere")
     return y
 
@@ -241,7 +247,8 @@ def gradient(X: np.ndarray, y: np.ndarray, W: np.ndarray,
              b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Data-set gradient with respect to W and b in matrix form: eq. (11)."""
     X, W, b = _check_model(X, W, b)
-    Z, Y_hat = forward(X, W, b)
+    Z = X @ W + b                    # the forward pass of eq. (8), inputs checked once
+    Y_hat = softmax(Z)
     m, C = Z.shape
     Y = _check_targets(y, m, C)
     dW = X.T @ (Y_hat - Y) / m       # (n, m) @ (m, C) -> (n, C), the shape of W

@@ -34,12 +34,12 @@ def _as_real(v: Array, name: str) -> Array:
         raise ValueError(f"{name} must be a rectangular array of numbers") from None
     if v.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
-    return v.astype(np.float64)
+    return np.asarray(v, dtype=np.float64)   # no copy of a float64 array
 
 
 def _check_finite(v: Array, name: str) -> Array:
     v = _as_real(v, name)
-    if not np.all(np.isfinite(v)):
+    if not np.isfinite(v).all():
         raise ValueError(f"{name} must be finite (no inf or nan)")
     return v
 
@@ -76,10 +76,10 @@ def _check_params(params: Params) -> Params:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ValueError(f"layer {l_} must be a pair (W, b), got {pair!r:.60}")
         W, b = _as_real(pair[0], f"W{l_}"), _as_real(pair[1], f"b{l_}")
-        if W.ndim != 2 or W.size == 0 or not np.all(np.isfinite(W)):
+        if W.ndim != 2 or W.size == 0 or not np.isfinite(W).all():
             raise ValueError(f"W{l_} must be a finite 2-D array (n_{l_ - 1}, n_{l_}) with "
                              f"n_{l_ - 1}, n_{l_} >= 1, got shape {W.shape}")
-        if b.shape != (W.shape[1],) or not np.all(np.isfinite(b)):
+        if b.shape != (W.shape[1],) or not np.isfinite(b).all():
             raise ValueError(f"b{l_} must be finite with shape ({W.shape[1]},), got {b.shape}")
         if checked and checked[-1][0].shape[1] != W.shape[0]:
             raise ValueError(f"W{l_} has {W.shape[0]} rows but layer {l_ - 1} has "
@@ -98,7 +98,7 @@ def _check_network(X: Array, params: Params, activation: str,
     n0 = params[0][0].shape[0]
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n0:
         raise ValueError(f"X must have shape (m, {n0}) with m >= 1, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
+    if not np.isfinite(X).all():
         raise ValueError("X must be finite (no inf or nan)")
     return X, params
 
@@ -124,6 +124,11 @@ def _check_example_target(y: Array, C: int, output: str) -> Array:
     return _check_targets(np.reshape(_as_real(y, "targets"), (1, -1)), 1, C, output)[0]
 
 
+def _are_class_indices(Y: Array, C: int) -> bool:
+    """Whether every entry of the float array Y is one of 0..C-1, in one pass of comparisons."""
+    return bool(((Y >= 0) & (Y < C) & (Y == np.floor(Y))).all())
+
+
 def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
     """Return the targets as a float matrix (m, C): one-hot rows for the softmax output.
 
@@ -132,20 +137,19 @@ def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
     _check_output(output)
     Y = _as_real(Y, "targets")
     if output == "softmax" and Y.ndim == 1:
-        if Y.shape != (m,) or not np.all(np.isin(Y, np.arange(C))):
+        if Y.shape != (m,) or not _are_class_indices(Y, C):
             raise ValueError(f"class indices must be {m} integers in 0..{C - 1}, got {Y[:5]}")
         return np.eye(C)[Y.astype(int)]
     if Y.shape != (m, C):
         raise ValueError(f"targets must have shape ({m}, {C}), got shape {Y.shape}")
-    Y = Y.astype(np.float64)
-    if not np.all(np.isfinite(Y)):
+    if not np.isfinite(Y).all():
         raise ValueError("targets must be finite (no inf or nan)")
-    if output == "softmax" and not (np.all(np.isin(Y, (0.0, 1.0)))
-                                    and np.all(Y.sum(axis=1) == 1.0)):
+    if output == "softmax" and not (((Y == 0.0) | (Y == 1.0)).all()
+                                    and (Y.sum(axis=1) == 1.0).all()):
         raise ValueError("for the softmax output each target row must be one-hot")
-    if output == "sigmoid" and not np.all(np.isin(Y, (0.0, 1.0))):
+    if output == "sigmoid" and not ((Y == 0.0) | (Y == 1.0)).all():
         raise ValueError(f"for the sigmoid output every target must be 0 or 1, got "
-                         f"{Y[~np.isin(Y, (0.0, 1.0))][:5]}")
+                         f"{Y[(Y != 0.0) & (Y != 1.0)][:5]}")
     return Y
 
 
@@ -167,7 +171,7 @@ def _check_output_logits(Z_L: Array) -> Array:
     if Z_L.ndim != 2 or Z_L.shape[0] == 0 or Z_L.shape[1] == 0:
         raise ValueError(f"Z_L must be a 2-D array of shape (m, n_L) with m >= 1 and "
                          f"n_L >= 1, got shape {Z_L.shape}")
-    if not np.all(np.isfinite(Z_L)):
+    if not np.isfinite(Z_L).all():
         raise ValueError("Z_L must be finite (no inf or nan)")
     return Z_L
 

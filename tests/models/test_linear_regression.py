@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from snippets.foundations.gradient_checking import central_difference
+from snippets.models import linear_regression
 from snippets.models.linear_regression import (
     example_gradient,
     fit,
@@ -216,6 +217,12 @@ def test_learning_rate_bound_two_over_lambda_max(rng, factor, converges):
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_the_checks_do_not_copy_a_float64_input(rng):
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=4)
+    X_checked, y_checked = linear_regression._check_data(X, y)
+    assert X_checked is X and y_checked is y
 
 
 # --- The displayed formulas, read from the page and checked part by part -----------------

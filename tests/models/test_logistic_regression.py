@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from snippets.foundations.gradient_checking import central_difference
+from snippets.models import logistic_regression
 from snippets.models.logistic_regression import (
     bce_loss,
     dloss_da,
@@ -289,6 +290,26 @@ def test_bad_input_raises_a_clear_error(call, message):
         call()
 
 
+@pytest.mark.parametrize(("labels", "valid"), [
+    ([0, 1, 1], True), ([0.0, 1.0, 0.0], True), ([True, False, True], True),
+    ([0, 1, 2], False), ([0, 1, -1], False), ([0, 1, 0.5], False), ([0, 1, np.nan], False),
+    ([0, 1, np.inf], False),
+])
+def test_labels_are_exactly_0_or_1(labels, valid):
+    X, w = np.ones((3, 2)), np.zeros(2)
+    if valid:
+        dw, db = gradient(X, labels, w, 0.0)
+        assert db == pytest.approx(0.5 - np.mean(np.asarray(labels, dtype=float)), rel=1e-15)
+    else:
+        with pytest.raises(ValueError, match=r"labels must be 0 or 1, got \[[-\w.]+\]"):
+            gradient(X, labels, w, 0.0)
+
+
+def test_the_checks_do_not_copy_a_float64_input(rng):
+    X = rng.normal(size=(4, 3))
+    assert logistic_regression._check_finite(X, "X") is X
+
+
 # --- The displayed formulas, read from the page and checked part by part -----------------
 
 PAGE = "models/logistic-regression.md"
@@ -361,3 +382,9 @@ FORMULAS = {
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
+
+
+@pytest.mark.parametrize("b", [np.nan, np.inf, -np.inf, np.array(np.nan)])
+def test_a_bias_that_is_not_finite_is_rejected(b):
+    with pytest.raises(ValueError, match=r"b must be finite"):
+        gradient(np.ones((2, 3)), [0, 1], np.ones(3), b)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from snippets.foundations.gradient_checking import central_difference
-from snippets.models import logistic_regression
+from snippets.models import logistic_regression, softmax_regression
 from snippets.models.softmax_regression import (
     as_logistic,
     dloss_dp,
@@ -299,6 +299,37 @@ def test_gradient_accepts_nested_lists():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(("labels", "valid"), [
+    ([0, 2, 1], True), ([0.0, 2.0], True), (np.array([2, 0], dtype=np.int8), True),
+    (np.array([1, 0], dtype=np.uint64), True), ([True, False], True),
+    ([0, 3], False), ([-1, 0], False), ([0.5, 1], False), ([-0.5, 1], False),
+    ([np.nan, 0], False), ([np.inf, 0], False), ([2.0000001, 0], False),
+])
+def test_class_indices_are_exactly_the_integers_0_to_C_minus_1(labels, valid):
+    if valid:
+        expected = np.array([[1.0 if k == int(c) else 0.0 for k in range(3)] for c in labels])
+        np.testing.assert_array_equal(targets(labels, 3), expected)
+    else:
+        with pytest.raises(ValueError, match=r"class indices must be integers in 0\.\.2"):
+            targets(labels, 3)
+
+
+def test_the_checks_do_not_copy_a_float64_input(rng):
+    X = rng.normal(size=(5, 3))
+    assert softmax_regression._check_finite(X, "X") is X
+    assert softmax_regression._check_finite(X.astype(np.float32), "X").dtype == np.float64
+
+
+def test_integer_and_float32_inputs_give_the_float64_gradient(rng):
+    X, y = rng.integers(-3, 4, size=(6, 3)), rng.integers(0, 2, size=6)
+    W, b = rng.normal(size=(3, 2)), rng.normal(size=2)
+    expected = gradient(X.astype(np.float64), y, W, b)
+    for X_other in (X, X.astype(np.float32)):
+        for got, want in zip(gradient(X_other, y, W.astype(np.float32), b), expected, strict=True):
+            assert got.dtype == np.float64
+            np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 # --- The displayed formulas, read from the page and checked part by part -----------------

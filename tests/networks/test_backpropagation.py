@@ -522,6 +522,28 @@ def test_bad_input_raises_a_clear_error(call, message):
         call()
 
 
+@pytest.mark.parametrize(("labels", "valid"), [
+    ([0, 1], True), ([1.0, 0.0], True), (np.array([1, 1], dtype=np.int16), True),
+    ([0, 2], False), ([-1, 0], False), ([0.5, 1], False), ([np.nan, 0], False),
+    ([np.inf, 0], False),
+])
+def test_class_indices_of_the_softmax_output_are_the_integers_0_to_C_minus_1(labels, valid):
+    if valid:
+        Y = np.eye(2)[np.asarray(labels).astype(int)]
+        assert loss(np.ones((2, 2)), labels, GOOD) == loss(np.ones((2, 2)), Y, GOOD)
+    else:
+        with pytest.raises(ValueError, match=r"class indices must be 2 integers in 0\.\.1"):
+            loss(np.ones((2, 2)), labels, GOOD)
+
+
+def test_the_checks_do_not_copy_a_float64_input(rng):
+    from snippets.networks import backpropagation
+
+    X = rng.normal(size=(4, 3))
+    assert backpropagation._check_finite(X, "X") is X
+    assert backpropagation._check_finite([[1, 2]], "X").dtype == np.float64
+
+
 # --- The displayed formulas, read from the page and checked part by part -----------------
 
 PAGE = "networks/backpropagation.md"

@@ -7,11 +7,15 @@ math is rendered when the site is built, so every page is also opened with JavaS
 must show every display formula of its source, typeset.
 
 Chromium comes from the system (Debian's chromium package; `make test` installs it when it
-can). Playwright only drives it and never downloads a browser of its own.
+can). Playwright only drives it and never downloads a browser of its own. The pages are
+checked a few at a time, each in its own browser context (its own cookies, storage and
+request log), since a page spends most of its time waiting for its scripts.
 """
+
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import re
@@ -33,6 +37,8 @@ CHROMIUM_ARGS = [
 ]
 #: Milliseconds to wait for a page and its math; the site is local, so this is generous.
 TIMEOUT_MS = 20_000
+#: Pages open at the same time, each in its own context of one browser.
+CONTEXTS = 4
 
 MATH_STATE = r"""
 () => {
@@ -91,49 +97,53 @@ def server(built_site):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
+def chromium() -> str:
+    return find_chromium()
 
-    executable = find_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=60_000)
-        yield b
-        b.close()
+
+async def launch(p, executable: str):
+    return await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                   timeout=60_000)
 
 
 class Reader:
-    """A browser tab that records console errors and every request it makes."""
+    """A browser tab in its own context that records console errors and every request."""
 
-    def __init__(self, browser, base_url: str):
+    def __init__(self, base_url: str):
         self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           service_workers="block")
         self.errors: list[str] = []
         self.remote: list[str] = []
         self.scripts: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
+
+    @classmethod
+    async def open(cls, browser, base_url: str) -> Reader:
+        self = cls(base_url)
+        self.context = await browser.new_context(viewport={"width": 1280, "height": 900},
+                                                 service_workers="block")
+        await self.context.route("**/*", self._route)
+        self.page = await self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: r.resource_type == "script" and self.scripts.append(r.url))
+        return self
 
-    def _route(self, route):
+    async def _route(self, route):
         url = route.request.url
         if url.startswith(self.base_url) or url.startswith(("data:", "blob:")):
-            route.continue_()
+            await route.continue_()
         else:
             self.remote.append(url)
-            route.abort()
+            await route.abort()
 
-    def math(self) -> dict:
-        self.page.wait_for_function(
+    async def math(self) -> dict:
+        await self.page.wait_for_function(
             "() => [...document.querySelectorAll('.arithmatex')]"
             ".every(e => e.querySelector('.katex') || e.classList.contains('katex-error'))")
-        return self.page.evaluate(MATH_STATE)
+        return await self.page.evaluate(MATH_STATE)
 
-    def close(self):
-        self.context.close()
+    async def close(self):
+        await self.context.close()
 
 
 def site_pages(site: Path) -> list[str]:
@@ -176,102 +186,171 @@ def pages_with_math(site: Path) -> set[str]:
     return with_math
 
 
-def test_every_page_renders_its_math_with_no_error_and_no_remote_request(built_site, server, browser):
+async def page_problems(browser, base_url: str, rel: str, expect_math: bool) -> list[str]:
+    """Everything wrong with one page, read in a fresh context."""
+    reader = await Reader.open(browser, base_url)
+    problems = []
+    try:
+        await reader.page.goto(base_url + rel, wait_until="load")
+        state = await reader.math()
+        try:
+            assert_math_rendered(state, rel or "home", expect_math)
+        except AssertionError as e:
+            problems.append(str(e))
+        problems += [f"{rel}: console error: {e}" for e in reader.errors]
+        problems += [f"{rel}: request to another host: {u}" for u in reader.remote]
+        problems += [f"{rel}: loads a math script: {u}" for u in reader.scripts
+                     if re.search(r"katex|mathjax|auto-render", u, re.I)]
+    except Exception as e:          # a timeout on one page must not hide the others
+        problems.append(f"{rel}: {type(e).__name__}: {e}")
+    finally:
+        await reader.close()
+    return problems
+
+
+async def every_page_problems(executable: str, base_url: str, pages: list[str],
+                              math_pages: set[str]) -> list[str]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await launch(p, executable)
+        gate = asyncio.Semaphore(CONTEXTS)
+
+        async def one(rel: str) -> list[str]:
+            async with gate:
+                return await page_problems(browser, base_url, rel, rel in math_pages)
+
+        try:
+            results = await asyncio.gather(*(one(rel) for rel in pages))
+        finally:
+            await browser.close()
+    return [problem for problems in results for problem in problems]
+
+
+def test_every_page_renders_its_math_with_no_error_and_no_remote_request(built_site, server,
+                                                                        chromium):
     math_pages = pages_with_math(built_site.path)
     pages = site_pages(built_site.path)
     assert len(pages) >= 6
-    problems = []
-    for rel in pages:
-        reader = Reader(browser, server)
-        try:
-            reader.page.goto(server + rel, wait_until="load")
-            state = reader.math()
-            try:
-                assert_math_rendered(state, rel or "home", rel in math_pages)
-            except AssertionError as e:
-                problems.append(str(e))
-            problems += [f"{rel}: console error: {e}" for e in reader.errors]
-            problems += [f"{rel}: request to another host: {u}" for u in reader.remote]
-            problems += [f"{rel}: loads a math script: {u}" for u in reader.scripts
-                         if re.search(r"katex|mathjax|auto-render", u, re.I)]
-        finally:
-            reader.close()
+    problems = asyncio.run(every_page_problems(chromium, server, pages, math_pages))
     assert not problems, "\n".join(problems)
 
 
-def test_math_renders_again_after_instant_navigation(built_site, server, browser):
-    reader = Reader(browser, server)
-    try:
-        page = reader.page
-        page.goto(server, wait_until="load")
-        page.evaluate("window.__sameDocument = true")
-        for target in ["models/logistic-regression/", "models/linear-regression-example/",
-                       "notation/"]:
-            link = page.locator(f'nav.md-nav--primary a.md-nav__link[href$="{target.rstrip("/")}/"]').first
-            link.click()
-            page.wait_for_url(server + target)
-            page.wait_for_function("() => document.querySelector('.katex') !== null")
-            state = reader.math()
-            assert_math_rendered(state, f"{target} (instant navigation)", True)
-            assert page.evaluate("window.__sameDocument === true"), (
-                f"{target}: the page was reloaded, so instant navigation was not used")
-        assert not reader.errors, f"console errors: {reader.errors}"
-        assert not reader.remote, f"requests to other hosts: {reader.remote}"
-    finally:
-        reader.close()
+async def instant_navigation(executable: str, base_url: str) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await launch(p, executable)
+        reader = await Reader.open(browser, base_url)
+        try:
+            page = reader.page
+            await page.goto(base_url, wait_until="load")
+            await page.evaluate("window.__sameDocument = true")
+            for target in ["models/logistic-regression/", "models/linear-regression-example/",
+                           "notation/"]:
+                link = page.locator('nav.md-nav--primary a.md-nav__link'
+                                    f'[href$="{target.rstrip("/")}/"]').first
+                await link.click()
+                await page.wait_for_url(base_url + target)
+                await page.wait_for_function("() => document.querySelector('.katex') !== null")
+                state = await reader.math()
+                assert_math_rendered(state, f"{target} (instant navigation)", True)
+                assert await page.evaluate("window.__sameDocument === true"), (
+                    f"{target}: the page was reloaded, so instant navigation was not used")
+            assert not reader.errors, f"console errors: {reader.errors}"
+            assert not reader.remote, f"requests to other hosts: {reader.remote}"
+        finally:
+            await reader.close()
+            await browser.close()
 
 
-def test_every_formula_is_typeset_with_javascript_off(built_site, server, browser):
+def test_math_renders_again_after_instant_navigation(built_site, server, chromium):
+    asyncio.run(instant_navigation(chromium, server))
+
+
+async def javascript_off_problems(executable: str, base_url: str, pages: list[str],
+                                  math_pages: set[str], expected: dict[str, int]) -> list[str]:
+    """Every page opened with JavaScript off: each display formula of its source typeset."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await launch(p, executable)
+        gate = asyncio.Semaphore(CONTEXTS)
+
+        async def one(rel: str) -> list[str]:
+            async with gate:
+                context = await browser.new_context(java_script_enabled=False,
+                                                    service_workers="block")
+                try:
+                    page = await context.new_page()
+                    page.set_default_timeout(TIMEOUT_MS)
+                    await page.goto(base_url + rel, wait_until="load")
+                    state = await page.evaluate(MATH_STATE)
+                    displays = await page.locator("article .katex-display").count()
+                    assert_math_rendered(state, f"{rel or 'home'} (JavaScript off)",
+                                         rel in math_pages)
+                    assert displays == expected.get(rel, 0), (
+                        f"{rel or 'home'} (JavaScript off): {displays} display formulas "
+                        f"typeset, {expected.get(rel, 0)} in the source")
+                    return []
+                except AssertionError as e:
+                    return [str(e)]
+                except Exception as e:      # a timeout on one page must not hide the others
+                    return [f"{rel}: {type(e).__name__}: {e}"]
+                finally:
+                    await context.close()
+
+        try:
+            results = await asyncio.gather(*(one(rel) for rel in pages))
+        finally:
+            await browser.close()
+    return [problem for problems in results for problem in problems]
+
+
+def test_every_formula_is_typeset_with_javascript_off(built_site, server, chromium):
     math_pages = pages_with_math(built_site.path)
     expected = display_formulas(built_site.path)
     pages = site_pages(built_site.path)
     assert set(expected) <= set(pages), f"pages not built: {sorted(set(expected) - set(pages))}"
-    context = browser.new_context(java_script_enabled=False, service_workers="block")
-    problems = []
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        for rel in pages:
-            page.goto(server + rel, wait_until="load")
-            state = page.evaluate(MATH_STATE)
-            displays = page.locator("article .katex-display").count()
-            try:
-                assert_math_rendered(state, f"{rel or 'home'} (JavaScript off)", rel in math_pages)
-                assert displays == expected.get(rel, 0), (
-                    f"{rel or 'home'} (JavaScript off): {displays} display formulas typeset, "
-                    f"{expected.get(rel, 0)} in the source")
-            except AssertionError as e:
-                problems.append(str(e))
-    finally:
-        context.close()
+    problems = asyncio.run(javascript_off_problems(chromium, server, pages, math_pages, expected))
     assert not problems, "\n".join(problems)
 
 
-def test_search_finds_a_word_found_only_inside_formulas(built_site, server, browser):
-    # The same word as in test_build.py, which checks that it is on its page only in formulas.
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+async def search_for(executable: str, base_url: str, word: str) -> tuple[list[str], list[str]]:
+    """The links the site's search box lists for word, and the console errors on the way."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+    from playwright.async_api import async_playwright
 
+    async with async_playwright() as p:
+        browser = await launch(p, executable)
+        reader = await Reader.open(browser, base_url)
+        try:
+            page = reader.page
+            await page.goto(base_url, wait_until="load")
+            search = page.locator("input.md-search__input")
+            await search.click()
+            results = page.locator(".md-search-result__list a.md-search-result__link")
+            # Type key by key (the search listens to key events), and again until the search
+            # worker, which may still be loading its index, answers.
+            for _ in range(TIMEOUT_MS // 1000):
+                await search.fill("")
+                await search.press_sequentially(word)
+                try:
+                    await results.first.wait_for(state="attached", timeout=1000)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            hrefs = [await a.get_attribute("href") for a in await results.all()]
+            return hrefs, list(reader.errors)
+        finally:
+            await reader.close()
+            await browser.close()
+
+
+def test_search_finds_a_word_found_only_inside_formulas(built_site, server, chromium):
+    # The same word as in test_build.py, which checks that it is on its page only in formulas.
     word, url = "LeakyReLU", "networks/activations/"
-    reader = Reader(browser, server)
-    try:
-        page = reader.page
-        page.goto(server, wait_until="load")
-        search = page.locator("input.md-search__input")
-        search.click()
-        results = page.locator(".md-search-result__list a.md-search-result__link")
-        # Type key by key (the search listens to key events), and again until the search
-        # worker, which may still be loading its index, answers.
-        for _ in range(TIMEOUT_MS // 1000):
-            search.fill("")
-            search.press_sequentially(word)
-            try:
-                results.first.wait_for(state="attached", timeout=1000)
-                break
-            except PlaywrightTimeout:
-                continue
-        hrefs = [a.get_attribute("href") for a in results.all()]
-        assert any(urlsplit(h).path.endswith("/" + url) for h in hrefs), (
-            f"a search for {word} found {hrefs}")
-        assert not reader.errors, f"console errors: {reader.errors}"
-    finally:
-        reader.close()
+    hrefs, errors = asyncio.run(search_for(chromium, server, word))
+    assert any(urlsplit(h).path.endswith("/" + url) for h in hrefs), (
+        f"a search for {word} found {hrefs}")
+    assert not errors, f"console errors: {errors}"

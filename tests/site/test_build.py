@@ -106,8 +106,16 @@ def test_no_broken_internal_link_or_anchor(built_site):
     assert not broken, "\n".join(broken)
 
 
-def loaded_resources(site):
-    """(page, tag, attribute value, absolute URL) of everything a built page loads."""
+@functools.cache
+def loaded_resources(site) -> list[tuple[Path, str, str]]:
+    """(page, tag, attribute value, absolute URL) of everything a built page loads.
+
+    Walked once per session: two tests read it, and the walk takes seconds.
+    """
+    return list(_walk_loaded_resources(site))
+
+
+def _walk_loaded_resources(site):
     for path in html_files(site.path):
         soup = soup_of(path)
         base = page_url(site, path)
@@ -252,3 +260,11 @@ def test_a_word_found_only_inside_formulas_finds_its_page(built_site):
     found = {d["location"].split("#")[0] for d in index["docs"]
              if word.lower() in {t.lower() for t in separator.split(d["text"])}}
     assert url in found, f"a search for {word!r} does not find {url}; it finds {sorted(found)}"
+
+
+def test_notebook_pages_show_their_executed_outputs(built_site):
+    for nb in notebooks():
+        rel = nb.relative_to(DOCS).with_suffix("")
+        soup = soup_of(built_site.path / rel / "index.html")
+        outputs = soup.select(".jp-OutputArea-output")
+        assert outputs, f"{nb}: its page shows no output; was the notebook executed?"
