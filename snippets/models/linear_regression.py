@@ -9,89 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_X(X: np.ndarray) -> np.ndarray:
-    """Return X as a finite float array of shape (m, n), m >= 1, or raise ValueError."""
-    X = np.asarray(X, dtype=np.float64)     # no copy of a float64 array
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D array of shape (m, n), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError("at least one example is needed, got m = 0")
-    if not np.isfinite(X).all():
-        raise ValueError("X must be finite (no inf or nan)")
-    return X
-
-
-def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return X (m, n) and y (m,) as float arrays, or raise ValueError naming the problem."""
-    X, y = _check_X(X), np.asarray(y, dtype=np.float64)
-    if y.ndim != 1:
-        raise ValueError(f"y must be a 1-D array of shape (m,), got shape {y.shape}")
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows (examples) but y has {y.shape[0]} entries")
-    if not np.isfinite(y).all():
-        raise ValueError("y must be finite (no inf or nan)")
-    return X, y
-
-
-def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:
-    """Return one example as a float vector x_i (n,) and a float y_i, or raise ValueError."""
-    if np.ndim(x_i) != 1:
-        raise ValueError(f"x_i must be a 1-D array of shape (n,), got shape {np.shape(x_i)}")
-    if np.ndim(y_i) != 0:
-        raise ValueError(f"y_i must be a scalar, got shape {np.shape(y_i)}")
-    X, y = _check_data(np.reshape(x_i, (1, -1)), np.reshape(y_i, (1,)))
-    return X[0], float(y[0])
-
-
-def _check_params(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
-    """Return w (n,) and b as floats matching X, or raise ValueError naming the problem."""
-    w = np.asarray(w, dtype=np.float64)
-    if w.shape != (X.shape[1],):
-        raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
-    if np.ndim(b) != 0:
-        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    return w, float(b)
-
-
-def _check_step(w: np.ndarray, dw: np.ndarray, lr: float, b: float,
-                db: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return w and dw as float arrays of one shape, or raise ValueError; lr must be > 0."""
-    if np.ndim(b) != 0 or np.ndim(db) != 0:
-        raise ValueError(f"b and db must be scalars, got shapes {np.shape(b)} and {np.shape(db)}")
-    if np.ndim(lr) != 0 or not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
-    if w.shape != dw.shape:
-        raise ValueError(f"dw must have the shape of w, {w.shape}, got {dw.shape}")
-    return w, dw
-
-
-def _check_iterations(n_iters: int) -> None:
-    if not (isinstance(n_iters, (int, np.integer)) and n_iters >= 1):
-        raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
-
-
-def _check_full_rank(A: np.ndarray) -> None:
-    rank = np.linalg.matrix_rank(A)
-    if rank < A.shape[1]:
-        raise ValueError(f"[X 1] has rank {rank} < n + 1 = {A.shape[1]}: "
-                         "the minimiser is not unique")
-
-
-def _check_pair(y_hat: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return y_hat and y as float vectors of one length, or raise ValueError."""
-    y_hat, y = np.asarray(y_hat, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if y_hat.ndim != 1 or y.ndim != 1:
-        raise ValueError(f"y_hat and y must be 1-D, got shapes {y_hat.shape} and {y.shape}")
-    if y_hat.shape != y.shape:
-        raise ValueError(f"y_hat has {y_hat.size} entries but y has {y.size}")
-    if y.size == 0:
-        raise ValueError("at least one example is needed, got m = 0")
-    if not (np.isfinite(y_hat).all() and np.isfinite(y).all()):
-        raise ValueError("y_hat and y must be finite (no inf or nan)")
-    return y_hat, y
-
-
 # --8<-- [start:predict]
 def predict(X: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     """Predictions of the linear model for the m rows of X, shape (m,): eq. (1)."""
@@ -207,3 +124,89 @@ def normal_equation(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     theta = np.linalg.solve(A.T @ A, A.T @ y)       # solve, never invert explicitly
     return theta[:-1], float(theta[-1])
 # --8<-- [end:normal]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_X(X: np.ndarray) -> np.ndarray:
+    """Return X as a finite float array of shape (m, n), m >= 1, or raise ValueError."""
+    X = np.asarray(X, dtype=np.float64)     # no copy of a float64 array
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array of shape (m, n), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError("at least one example is needed, got m = 0")
+    if not np.isfinite(X).all():
+        raise ValueError("X must be finite (no inf or nan)")
+    return X
+
+
+def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return X (m, n) and y (m,) as float arrays, or raise ValueError naming the problem."""
+    X, y = _check_X(X), np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of shape (m,), got shape {y.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows (examples) but y has {y.shape[0]} entries")
+    if not np.isfinite(y).all():
+        raise ValueError("y must be finite (no inf or nan)")
+    return X, y
+
+
+def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:
+    """Return one example as a float vector x_i (n,) and a float y_i, or raise ValueError."""
+    if np.ndim(x_i) != 1:
+        raise ValueError(f"x_i must be a 1-D array of shape (n,), got shape {np.shape(x_i)}")
+    if np.ndim(y_i) != 0:
+        raise ValueError(f"y_i must be a scalar, got shape {np.shape(y_i)}")
+    X, y = _check_data(np.reshape(x_i, (1, -1)), np.reshape(y_i, (1,)))
+    return X[0], float(y[0])
+
+
+def _check_params(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
+    """Return w (n,) and b as floats matching X, or raise ValueError naming the problem."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
+    return w, float(b)
+
+
+def _check_step(w: np.ndarray, dw: np.ndarray, lr: float, b: float,
+                db: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return w and dw as float arrays of one shape, or raise ValueError; lr must be > 0."""
+    if np.ndim(b) != 0 or np.ndim(db) != 0:
+        raise ValueError(f"b and db must be scalars, got shapes {np.shape(b)} and {np.shape(db)}")
+    if np.ndim(lr) != 0 or not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
+    if w.shape != dw.shape:
+        raise ValueError(f"dw must have the shape of w, {w.shape}, got {dw.shape}")
+    return w, dw
+
+
+def _check_iterations(n_iters: int) -> None:
+    if not (isinstance(n_iters, (int, np.integer)) and n_iters >= 1):
+        raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
+
+
+def _check_full_rank(A: np.ndarray) -> None:
+    rank = np.linalg.matrix_rank(A)
+    if rank < A.shape[1]:
+        raise ValueError(f"[X 1] has rank {rank} < n + 1 = {A.shape[1]}: "
+                         "the minimiser is not unique")
+
+
+def _check_pair(y_hat: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return y_hat and y as float vectors of one length, or raise ValueError."""
+    y_hat, y = np.asarray(y_hat, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if y_hat.ndim != 1 or y.ndim != 1:
+        raise ValueError(f"y_hat and y must be 1-D, got shapes {y_hat.shape} and {y.shape}")
+    if y_hat.shape != y.shape:
+        raise ValueError(f"y_hat has {y_hat.size} entries but y has {y.size}")
+    if y.size == 0:
+        raise ValueError("at least one example is needed, got m = 0")
+    if not (np.isfinite(y_hat).all() and np.isfinite(y).all()):
+        raise ValueError("y_hat and y must be finite (no inf or nan)")
+    return y_hat, y

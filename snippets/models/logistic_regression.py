@@ -9,68 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)     # no copy of a float64 array
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} must be finite (no inf or nan)")
-    return a
-
-
-def _check_labels(y: np.ndarray, m: int | None = None) -> np.ndarray:
-    """Return y as a float vector of 0s and 1s (of length m if given), or raise ValueError."""
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1 or y.size == 0:
-        raise ValueError(f"y must be a non-empty 1-D array of shape (m,), got shape {y.shape}")
-    if m is not None and y.size != m:
-        raise ValueError(f"y has {y.size} entries but there are {m} examples")
-    if not ((y == 0.0) | (y == 1.0)).all():
-        bad = (y != 0.0) & (y != 1.0)
-        raise ValueError(f"labels must be 0 or 1, got {y[bad][:5]}")
-    return y
-
-
-def _check_probabilities(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return a (m,) strictly inside (0, 1) and y (m,) of 0s and 1s, or raise ValueError."""
-    a = _check_finite(a, "a")
-    if a.ndim != 1:
-        raise ValueError(f"a must be a 1-D array of shape (m,), got shape {a.shape}")
-    y = _check_labels(y, a.size)
-    if np.any((a <= 0.0) | (a >= 1.0)):
-        raise ValueError("probabilities a must lie strictly between 0 and 1, where the log is "
-                         f"finite; got min {a.min()}, max {a.max()}. Near 0 or 1, compute the "
-                         "loss from the logit z with loss_from_logits instead")
-    return a, y
-
-
-def _check_logits(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    z = _check_finite(z, "z")
-    if z.ndim != 1:
-        raise ValueError(f"z must be a 1-D array of shape (m,), got shape {z.shape}")
-    return z, _check_labels(y, z.size)
-
-
-def _check_model(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray, float]:
-    X, w = _check_finite(X, "X"), _check_finite(w, "w")
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
-    if w.shape != (X.shape[1],):
-        raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
-    if np.ndim(b) != 0:
-        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    b = float(np.asarray(b, dtype=np.float64))   # a plain float: its test costs no array
-    if not np.isfinite(b):
-        raise ValueError("b must be finite (no inf or nan)")
-    return X, w, b
-
-
-def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:
-    if np.ndim(x_i) != 1:
-        raise ValueError(f"x_i must be a 1-D array of shape (n,), got shape {np.shape(x_i)}")
-    if np.ndim(y_i) != 0:
-        raise ValueError(f"y_i must be a scalar label, got shape {np.shape(y_i)}")
-    return _check_finite(x_i, "x_i"), float(_check_labels(np.reshape(y_i, (1,)))[0])
-
-
 # --8<-- [start:sigmoid]
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """The sigmoid exactly as eq. (1) writes it; exp overflows for z < -709."""
@@ -216,3 +154,68 @@ def _check_likelihood(value: float) -> float:
                          "the smallest normal float64, and has lost its digits; use the mean "
                          "log-likelihood, negative_mean_log_likelihood, instead")
     return value
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)     # no copy of a float64 array
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return a
+
+
+def _check_labels(y: np.ndarray, m: int | None = None) -> np.ndarray:
+    """Return y as a float vector of 0s and 1s (of length m if given), or raise ValueError."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"y must be a non-empty 1-D array of shape (m,), got shape {y.shape}")
+    if m is not None and y.size != m:
+        raise ValueError(f"y has {y.size} entries but there are {m} examples")
+    if not ((y == 0.0) | (y == 1.0)).all():
+        bad = (y != 0.0) & (y != 1.0)
+        raise ValueError(f"labels must be 0 or 1, got {y[bad][:5]}")
+    return y
+
+
+def _check_probabilities(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return a (m,) strictly inside (0, 1) and y (m,) of 0s and 1s, or raise ValueError."""
+    a = _check_finite(a, "a")
+    if a.ndim != 1:
+        raise ValueError(f"a must be a 1-D array of shape (m,), got shape {a.shape}")
+    y = _check_labels(y, a.size)
+    if np.any((a <= 0.0) | (a >= 1.0)):
+        raise ValueError("probabilities a must lie strictly between 0 and 1, where the log is "
+                         f"finite; got min {a.min()}, max {a.max()}. Near 0 or 1, compute the "
+                         "loss from the logit z with loss_from_logits instead")
+    return a, y
+
+
+def _check_logits(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = _check_finite(z, "z")
+    if z.ndim != 1:
+        raise ValueError(f"z must be a 1-D array of shape (m,), got shape {z.shape}")
+    return z, _check_labels(y, z.size)
+
+
+def _check_model(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray, float]:
+    X, w = _check_finite(X, "X"), _check_finite(w, "w")
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
+    b = float(np.asarray(b, dtype=np.float64))   # a plain float: its test costs no array
+    if not np.isfinite(b):
+        raise ValueError("b must be finite (no inf or nan)")
+    return X, w, b
+
+
+def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:
+    if np.ndim(x_i) != 1:
+        raise ValueError(f"x_i must be a 1-D array of shape (n,), got shape {np.shape(x_i)}")
+    if np.ndim(y_i) != 0:
+        raise ValueError(f"y_i must be a scalar label, got shape {np.shape(y_i)}")
+    return _check_finite(x_i, "x_i"), float(_check_labels(np.reshape(y_i, (1,)))[0])

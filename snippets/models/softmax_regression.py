@@ -9,130 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _as_array(a: np.ndarray, name: str) -> np.ndarray:
-    try:
-        return np.asarray(a)
-    except ValueError:            # a ragged nested list
-        raise ValueError(f"{name} must be a rectangular array of numbers") from None
-
-
-def _as_real(a: np.ndarray, name: str) -> np.ndarray:
-    """Return a as a float array, or raise ValueError if it does not hold real numbers."""
-    a = _as_array(a, name)
-    if a.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
-    return np.asarray(a, dtype=np.float64)   # no copy of a float64 array
-
-
-def _is_real_number(value: object) -> bool:
-    """Whether value is one finite real number (not an array, a bool or a string)."""
-    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
-            and np.ndim(value) == 0
-            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
-
-
-def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
-    a = _as_real(a, name)
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} must be finite (no inf or nan)")
-    return a
-
-
-def _check_logits(z: np.ndarray) -> np.ndarray:
-    """Return z as a finite float array of shape (C,) or (m, C) with C >= 1."""
-    z = _check_finite(z, "z")
-    if z.ndim not in (1, 2) or z.shape[-1] == 0:
-        raise ValueError(f"z must have shape (C,) or (m, C) with C >= 1, got shape {z.shape}")
-    return z
-
-
-def _check_vector(z: np.ndarray, name: str) -> np.ndarray:
-    z = _check_finite(z, name)
-    if z.ndim != 1 or z.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of shape (C,), got shape {z.shape}")
-    return z
-
-
-def _check_label(y: int, C: int) -> int:
-    """Return one class index y in 0..C-1, or raise ValueError."""
-    if not (_is_real_number(y) and float(y).is_integer() and 0 <= y < C):
-        raise ValueError(f"the label must be one class index in 0..{C - 1}, got {y!r:.60}")
-    return int(y)
-
-
-def _check_classes(C: int) -> int:
-    """Return the number of classes C, a positive integer, or raise ValueError."""
-    if not (isinstance(C, (int, np.integer)) and not isinstance(C, bool) and C >= 1):
-        raise ValueError(f"C must be a positive integer (the number of classes), got {C!r:.60}")
-    return int(C)
-
-
-def _check_target_array(y: np.ndarray, C: int) -> np.ndarray:
-    """Return y as an array of shape (m,) or (m, C), after checking C; or raise."""
-    _check_classes(C)
-    y = _as_array(y, "y")
-    if y.ndim not in (1, 2):
-        raise ValueError(f"y must be class indices (m,) or one-hot rows (m, {C}), "
-                         f"got shape {y.shape}")
-    return y
-
-
-def _check_probabilities(p: np.ndarray, y: int) -> tuple[np.ndarray, int]:
-    """Return a probability vector p (C,) with p_y > 0 and its label y, or raise ValueError."""
-    p = _check_vector(p, "p")
-    if np.any(p < 0.0) or abs(p.sum() - 1.0) > 1e-9:
-        raise ValueError(f"p must hold probabilities (>= 0, summing to 1), got sum {p.sum()}")
-    y = _check_label(y, p.size)
-    if p[y] == 0.0:
-        raise ValueError(f"p[{y}] is 0, where -log p[y] is infinite; use the logits instead")
-    return p, y
-
-
-def _are_class_indices(y: np.ndarray, C: int) -> bool:
-    """Whether every entry of y is one of the integers 0..C-1, in one pass of comparisons."""
-    inside = (y >= 0) & (y < C)
-    return bool((inside if y.dtype.kind in "biu" else inside & (y == np.floor(y))).all())
-
-
-def _check_targets(y: np.ndarray, m: int, C: int) -> np.ndarray:
-    """Return the targets as one-hot rows Y (m, C), from class indices (m,) or one-hot rows."""
-    y = _as_array(y, "y")
-    if y.dtype.kind not in "biuf":
-        raise ValueError(f"y must hold numbers (class indices or one-hot rows), got dtype "
-                         f"{y.dtype}")
-    if y.ndim == 1:
-        if y.shape[0] != m:
-            raise ValueError(f"y has {y.shape[0]} labels but there are {m} examples")
-        if not _are_class_indices(y, C):
-            raise ValueError(f"class indices must be integers in 0..{C - 1}, got {y[:5]}")
-        return np.eye(C)[y.astype(np.intp, copy=False)]
-    if y.shape != (m, C):
-        raise ValueError(f"one-hot targets must have shape ({m}, {C}), got shape {y.shape}")
-    y = np.asarray(y, dtype=np.float64)
-    if not (((y == 0.0) | (y == 1.0)).all() and (y.sum(axis=1) == 1.0).all()):
-        raise ValueError("each one-hot row must hold a single 1 and zeros elsewhere")
-    return y
-
-
-def _check_model(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
-    X, W, b = _check_finite(X, "X"), _check_finite(W, "W"), _check_finite(b, "b")
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
-    if W.ndim != 2 or W.shape[0] != X.shape[1] or W.shape[1] == 0:
-        raise ValueError(f"W must have shape ({X.shape[1]}, C) with C >= 1 to match X, "
-                         f"got shape {W.shape}")
-    if b.shape != (W.shape[1],):
-        raise ValueError(f"b must have shape ({W.shape[1]},) = (C,), got shape {b.shape}")
-    return X, W, b
-
-
-def _check_two_classes(W: np.ndarray, b: np.ndarray) -> None:
-    W, b = _check_finite(W, "W"), _check_finite(b, "b")
-    if W.ndim != 2 or W.shape[1] != 2 or b.shape != (2,):
-        raise ValueError(f"two classes are needed: W (n, 2) and b (2,), got shapes "
-                         f"{W.shape} and {b.shape}")
-
-
 # --8<-- [start:naive]
 def naive_softmax(z: np.ndarray) -> np.ndarray:
     """Softmax exactly as eq. (1) writes it; exp overflows once some z_k > 709."""
@@ -264,3 +140,130 @@ def as_logistic(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
     W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return W[:, 1] - W[:, 0], float(b[1] - b[0])
 # --8<-- [end:two-classes]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _as_array(a: np.ndarray, name: str) -> np.ndarray:
+    try:
+        return np.asarray(a)
+    except ValueError:            # a ragged nested list
+        raise ValueError(f"{name} must be a rectangular array of numbers") from None
+
+
+def _as_real(a: np.ndarray, name: str) -> np.ndarray:
+    """Return a as a float array, or raise ValueError if it does not hold real numbers."""
+    a = _as_array(a, name)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
+    return np.asarray(a, dtype=np.float64)   # no copy of a float64 array
+
+
+def _is_real_number(value: object) -> bool:
+    """Whether value is one finite real number (not an array, a bool or a string)."""
+    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
+            and np.ndim(value) == 0
+            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value)))
+
+
+def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    a = _as_real(a, name)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return a
+
+
+def _check_logits(z: np.ndarray) -> np.ndarray:
+    """Return z as a finite float array of shape (C,) or (m, C) with C >= 1."""
+    z = _check_finite(z, "z")
+    if z.ndim not in (1, 2) or z.shape[-1] == 0:
+        raise ValueError(f"z must have shape (C,) or (m, C) with C >= 1, got shape {z.shape}")
+    return z
+
+
+def _check_vector(z: np.ndarray, name: str) -> np.ndarray:
+    z = _check_finite(z, name)
+    if z.ndim != 1 or z.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of shape (C,), got shape {z.shape}")
+    return z
+
+
+def _check_label(y: int, C: int) -> int:
+    """Return one class index y in 0..C-1, or raise ValueError."""
+    if not (_is_real_number(y) and float(y).is_integer() and 0 <= y < C):
+        raise ValueError(f"the label must be one class index in 0..{C - 1}, got {y!r:.60}")
+    return int(y)
+
+
+def _check_classes(C: int) -> int:
+    """Return the number of classes C, a positive integer, or raise ValueError."""
+    if not (isinstance(C, (int, np.integer)) and not isinstance(C, bool) and C >= 1):
+        raise ValueError(f"C must be a positive integer (the number of classes), got {C!r:.60}")
+    return int(C)
+
+
+def _check_target_array(y: np.ndarray, C: int) -> np.ndarray:
+    """Return y as an array of shape (m,) or (m, C), after checking C; or raise."""
+    _check_classes(C)
+    y = _as_array(y, "y")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be class indices (m,) or one-hot rows (m, {C}), "
+                         f"got shape {y.shape}")
+    return y
+
+
+def _check_probabilities(p: np.ndarray, y: int) -> tuple[np.ndarray, int]:
+    """Return a probability vector p (C,) with p_y > 0 and its label y, or raise ValueError."""
+    p = _check_vector(p, "p")
+    if np.any(p < 0.0) or abs(p.sum() - 1.0) > 1e-9:
+        raise ValueError(f"p must hold probabilities (>= 0, summing to 1), got sum {p.sum()}")
+    y = _check_label(y, p.size)
+    if p[y] == 0.0:
+        raise ValueError(f"p[{y}] is 0, where -log p[y] is infinite; use the logits instead")
+    return p, y
+
+
+def _are_class_indices(y: np.ndarray, C: int) -> bool:
+    """Whether every entry of y is one of the integers 0..C-1, in one pass of comparisons."""
+    inside = (y >= 0) & (y < C)
+    return bool((inside if y.dtype.kind in "biu" else inside & (y == np.floor(y))).all())
+
+
+def _check_targets(y: np.ndarray, m: int, C: int) -> np.ndarray:
+    """Return the targets as one-hot rows Y (m, C), from class indices (m,) or one-hot rows."""
+    y = _as_array(y, "y")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"y must hold numbers (class indices or one-hot rows), got dtype "
+                         f"{y.dtype}")
+    if y.ndim == 1:
+        if y.shape[0] != m:
+            raise ValueError(f"y has {y.shape[0]} labels but there are {m} examples")
+        if not _are_class_indices(y, C):
+            raise ValueError(f"class indices must be integers in 0..{C - 1}, got {y[:5]}")
+        return np.eye(C)[y.astype(np.intp, copy=False)]
+    if y.shape != (m, C):
+        raise ValueError(f"one-hot targets must have shape ({m}, {C}), got shape {y.shape}")
+    y = np.asarray(y, dtype=np.float64)
+    if not (((y == 0.0) | (y == 1.0)).all() and (y.sum(axis=1) == 1.0).all()):
+        raise ValueError("each one-hot row must hold a single 1 and zeros elsewhere")
+    return y
+
+
+def _check_model(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    X, W, b = _check_finite(X, "X"), _check_finite(W, "W"), _check_finite(b, "b")
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
+    if W.ndim != 2 or W.shape[0] != X.shape[1] or W.shape[1] == 0:
+        raise ValueError(f"W must have shape ({X.shape[1]}, C) with C >= 1 to match X, "
+                         f"got shape {W.shape}")
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"b must have shape ({W.shape[1]},) = (C,), got shape {b.shape}")
+    return X, W, b
+
+
+def _check_two_classes(W: np.ndarray, b: np.ndarray) -> None:
+    W, b = _check_finite(W, "W"), _check_finite(b, "b")
+    if W.ndim != 2 or W.shape[1] != 2 or b.shape != (2,):
+        raise ValueError(f"two classes are needed: W (n, 2) and b (2,), got shapes "
+                         f"{W.shape} and {b.shape}")

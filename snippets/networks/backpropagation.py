@@ -26,219 +26,6 @@ OUTPUTS = {"softmax": "cross-entropy", "identity": "squared error",
 KINKED = ("relu", "leaky_relu", "elu")
 
 
-def _as_real(v: Array, name: str) -> Array:
-    """Return v as a float array, or raise ValueError if it does not hold real numbers."""
-    try:
-        v = np.asarray(v)
-    except ValueError:            # a ragged nested list
-        raise ValueError(f"{name} must be a rectangular array of numbers") from None
-    if v.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
-    return np.asarray(v, dtype=np.float64)   # no copy of a float64 array
-
-
-def _check_finite(v: Array, name: str) -> Array:
-    v = _as_real(v, name)
-    if not np.isfinite(v).all():
-        raise ValueError(f"{name} must be finite (no inf or nan)")
-    return v
-
-
-def _is_positive_number(value: object) -> bool:
-    """Whether value is one finite number > 0 (not an array, a bool or a string)."""
-    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
-            and np.ndim(value) == 0
-            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value))
-            and value > 0)
-
-
-def _is_count(n: object) -> bool:
-    """Whether n is a positive integer (not a bool)."""
-    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
-
-
-def _check_activation(name: str) -> None:
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
-
-
-def _check_output(output: str) -> None:
-    if not isinstance(output, str) or output not in OUTPUTS:
-        raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {output!r}")
-
-
-def _check_params(params: Params) -> Params:
-    """Return the layers as float arrays, or raise ValueError naming the bad layer."""
-    if not isinstance(params, (list, tuple)) or len(params) == 0:
-        raise ValueError("params must be a non-empty list of (W, b) pairs, one per layer")
-    checked = []
-    for l_, pair in enumerate(params, start=1):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise ValueError(f"layer {l_} must be a pair (W, b), got {pair!r:.60}")
-        W, b = _as_real(pair[0], f"W{l_}"), _as_real(pair[1], f"b{l_}")
-        if W.ndim != 2 or W.size == 0 or not np.isfinite(W).all():
-            raise ValueError(f"W{l_} must be a finite 2-D array (n_{l_ - 1}, n_{l_}) with "
-                             f"n_{l_ - 1}, n_{l_} >= 1, got shape {W.shape}")
-        if b.shape != (W.shape[1],) or not np.isfinite(b).all():
-            raise ValueError(f"b{l_} must be finite with shape ({W.shape[1]},), got {b.shape}")
-        if checked and checked[-1][0].shape[1] != W.shape[0]:
-            raise ValueError(f"W{l_} has {W.shape[0]} rows but layer {l_ - 1} has "
-                             f"{checked[-1][0].shape[1]} units")
-        checked.append((W, b))
-    return checked
-
-
-def _check_network(X: Array, params: Params, activation: str,
-                   output: str) -> tuple[Array, Params]:
-    """Return X (m, n_0) and the layers, or raise ValueError."""
-    _check_activation(activation)
-    _check_output(output)
-    params = _check_params(params)
-    X = _as_real(X, "X")
-    n0 = params[0][0].shape[0]
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n0:
-        raise ValueError(f"X must have shape (m, {n0}) with m >= 1, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("X must be finite (no inf or nan)")
-    return X, params
-
-
-def _check_one_example(x: Array, params: Params, activation: str,
-                       output: str) -> tuple[Array, Params]:
-    """Return one example x as a batch X (1, n_0) and the layers, or raise ValueError."""
-    x = _as_real(x, "x")
-    if x.ndim != 1:
-        raise ValueError(f"x must be a 1-D array of shape (n_0,), got shape {x.shape}")
-    return _check_network(x[np.newaxis, :], params, activation, output)
-
-
-def _check_example(x: Array, y: Array, params: Params, activation: str,
-                   output: str) -> tuple[Array, Array, Params]:
-    """Return one example x (n_0,), its target y (n_L,) and the layers, or raise."""
-    X, params = _check_one_example(x, params, activation, output)
-    return X[0], _check_example_target(y, params[-1][0].shape[1], output), params
-
-
-def _check_example_target(y: Array, C: int, output: str) -> Array:
-    """Return one example's target as a float vector (C,): one-hot for the softmax output."""
-    return _check_targets(np.reshape(_as_real(y, "targets"), (1, -1)), 1, C, output)[0]
-
-
-def _are_class_indices(Y: Array, C: int) -> bool:
-    """Whether every entry of the float array Y is one of 0..C-1, in one pass of comparisons."""
-    return bool(((Y >= 0) & (Y < C) & (Y == np.floor(Y))).all())
-
-
-def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
-    """Return the targets as a float matrix (m, C): one-hot rows for the softmax output.
-
-    For the softmax output, class indices (m,) are accepted and turned into one-hot rows.
-    """
-    _check_output(output)
-    Y = _as_real(Y, "targets")
-    if output == "softmax" and Y.ndim == 1:
-        if Y.shape != (m,) or not _are_class_indices(Y, C):
-            raise ValueError(f"class indices must be {m} integers in 0..{C - 1}, got {Y[:5]}")
-        return np.eye(C)[Y.astype(int)]
-    if Y.shape != (m, C):
-        raise ValueError(f"targets must have shape ({m}, {C}), got shape {Y.shape}")
-    if not np.isfinite(Y).all():
-        raise ValueError("targets must be finite (no inf or nan)")
-    if output == "softmax" and not (((Y == 0.0) | (Y == 1.0)).all()
-                                    and (Y.sum(axis=1) == 1.0).all()):
-        raise ValueError("for the softmax output each target row must be one-hot")
-    if output == "sigmoid" and not ((Y == 0.0) | (Y == 1.0)).all():
-        raise ValueError(f"for the sigmoid output every target must be 0 or 1, got "
-                         f"{Y[(Y != 0.0) & (Y != 1.0)][:5]}")
-    return Y
-
-
-def _check_logits(Z: Array, name: str = "Z") -> Array:
-    """Return Z as a finite float array with at least one axis, the last of length >= 1."""
-    Z = _check_finite(Z, name)
-    if Z.ndim == 0 or Z.shape[-1] == 0:
-        raise ValueError(f"{name} must have shape (..., n_L) with n_L >= 1, got shape {Z.shape}")
-    return Z
-
-
-def _check_output_activation(Z: Array, output: str) -> Array:
-    _check_output(output)
-    return _check_logits(Z)
-
-
-def _check_output_logits(Z_L: Array) -> Array:
-    Z_L = _as_real(Z_L, "Z_L")
-    if Z_L.ndim != 2 or Z_L.shape[0] == 0 or Z_L.shape[1] == 0:
-        raise ValueError(f"Z_L must be a 2-D array of shape (m, n_L) with m >= 1 and "
-                         f"n_L >= 1, got shape {Z_L.shape}")
-    if not np.isfinite(Z_L).all():
-        raise ValueError("Z_L must be finite (no inf or nan)")
-    return Z_L
-
-
-def _check_example_logits(z_L: Array) -> Array:
-    z_L = _check_finite(z_L, "z_L")
-    if z_L.ndim != 1 or z_L.size == 0:
-        raise ValueError(f"z_L must be a non-empty 1-D array (n_L,) of one example, "
-                         f"got shape {z_L.shape}")
-    return z_L
-
-
-def _check_example_layer(a_prev: Array, delta: Array) -> tuple[Array, Array]:
-    a_prev, delta = _check_finite(a_prev, "a_prev"), _check_finite(delta, "delta")
-    if a_prev.ndim != 1 or delta.ndim != 1 or a_prev.size == 0 or delta.size == 0:
-        raise ValueError(f"a_prev (n_{{l-1}},) and delta (n_l,) must be non-empty 1-D "
-                         f"arrays of one example, got shapes {a_prev.shape} and {delta.shape}")
-    return a_prev, delta
-
-
-def _check_layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
-    A_prev, Delta = _check_finite(A_prev, "A_prev"), _check_finite(Delta, "Delta")
-    if (A_prev.ndim != 2 or Delta.ndim != 2 or A_prev.shape[0] != Delta.shape[0]
-            or A_prev.shape[0] == 0 or 0 in A_prev.shape + Delta.shape):
-        raise ValueError(f"A_prev and Delta need the same m rows: shapes (m, n_{{l-1}}) and "
-                         f"(m, n_l), m, n >= 1, got {A_prev.shape} and {Delta.shape}")
-    return A_prev, Delta
-
-
-def _check_layer_backward(Delta: Array, W: Array, Z_prev: Array, activation: str,
-                          ndim: int = 2) -> tuple[Array, Array, Array]:
-    """Return Delta, W and Z_prev as float arrays, or raise ValueError.
-
-    ndim = 2 for a batch, Delta (m, n_l) and Z_prev (m, n_{l-1}); 1 for one example.
-    """
-    _check_activation(activation)
-    W = _check_finite(W, "W")
-    Delta, Z_prev = _check_finite(Delta, "the error"), _check_finite(Z_prev, "Z_prev")
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-D array (n_{{l-1}}, n_l), got shape {W.shape}")
-    if Delta.ndim != ndim or Z_prev.ndim != ndim:
-        raise ValueError(f"the error and Z_prev must hold the same examples, as {ndim}-D "
-                         f"arrays, got shapes {Delta.shape} and {Z_prev.shape}")
-    if Delta.shape[-1] != W.shape[1] or Z_prev.shape[-1] != W.shape[0]:
-        raise ValueError(f"W of shape {W.shape} needs an error with {W.shape[1]} "
-                         f"columns and Z_prev with {W.shape[0]}, got shapes "
-                         f"{Delta.shape} and {Z_prev.shape}")
-    if Delta.shape[:-1] != Z_prev.shape[:-1] or Delta.size == 0:
-        raise ValueError(f"the error and Z_prev must hold the same examples (m >= 1), "
-                         f"got shapes {Delta.shape} and {Z_prev.shape}")
-    return Delta, W, Z_prev
-
-
-def _check_training(lr: float, n_iters: int) -> None:
-    if not _is_positive_number(lr):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-    if not _is_count(n_iters):
-        raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
-
-
-def _check_sizes(sizes: list[int]) -> None:
-    if not (isinstance(sizes, (list, tuple)) or np.ndim(sizes) == 1) or len(sizes) < 2 \
-            or not all(_is_count(n) for n in sizes):
-        raise ValueError(f"sizes must list at least two positive integers "
-                         f"(n_0, ..., n_L), got {sizes!r}")
-
-
 # --8<-- [start:activations]
 def sigmoid(z: Array) -> Array:
     """Stable sigmoid, one of the activations g of eqs. (1) and (2)."""
@@ -495,3 +282,219 @@ def fit(X: Array, Y: Array, params: Params, activation: str = "relu",
                   for (W, b), (dW, db) in zip(params, grads, strict=True)]
     return params, losses
 # --8<-- [end:train]
+
+
+# Input checks, kept out of the sections the page shows.
+
+
+def _as_real(v: Array, name: str) -> Array:
+    """Return v as a float array, or raise ValueError if it does not hold real numbers."""
+    try:
+        v = np.asarray(v)
+    except ValueError:            # a ragged nested list
+        raise ValueError(f"{name} must be a rectangular array of numbers") from None
+    if v.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {v.dtype}")
+    return np.asarray(v, dtype=np.float64)   # no copy of a float64 array
+
+
+def _check_finite(v: Array, name: str) -> Array:
+    v = _as_real(v, name)
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} must be finite (no inf or nan)")
+    return v
+
+
+def _is_positive_number(value: object) -> bool:
+    """Whether value is one finite number > 0 (not an array, a bool or a string)."""
+    return (not isinstance(value, (list, tuple, bool, np.bool_, str, bytes))
+            and np.ndim(value) == 0
+            and np.asarray(value).dtype.kind in "iuf" and bool(np.isfinite(value))
+            and value > 0)
+
+
+def _is_count(n: object) -> bool:
+    """Whether n is a positive integer (not a bool)."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+
+
+def _check_activation(name: str) -> None:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+
+
+def _check_output(output: str) -> None:
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {output!r}")
+
+
+def _check_params(params: Params) -> Params:
+    """Return the layers as float arrays, or raise ValueError naming the bad layer."""
+    if not isinstance(params, (list, tuple)) or len(params) == 0:
+        raise ValueError("params must be a non-empty list of (W, b) pairs, one per layer")
+    checked = []
+    for l_, pair in enumerate(params, start=1):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"layer {l_} must be a pair (W, b), got {pair!r:.60}")
+        W, b = _as_real(pair[0], f"W{l_}"), _as_real(pair[1], f"b{l_}")
+        if W.ndim != 2 or W.size == 0 or not np.isfinite(W).all():
+            raise ValueError(f"W{l_} must be a finite 2-D array (n_{l_ - 1}, n_{l_}) with "
+                             f"n_{l_ - 1}, n_{l_} >= 1, got shape {W.shape}")
+        if b.shape != (W.shape[1],) or not np.isfinite(b).all():
+            raise ValueError(f"b{l_} must be finite with shape ({W.shape[1]},), got {b.shape}")
+        if checked and checked[-1][0].shape[1] != W.shape[0]:
+            raise ValueError(f"W{l_} has {W.shape[0]} rows but layer {l_ - 1} has "
+                             f"{checked[-1][0].shape[1]} units")
+        checked.append((W, b))
+    return checked
+
+
+def _check_network(X: Array, params: Params, activation: str,
+                   output: str) -> tuple[Array, Params]:
+    """Return X (m, n_0) and the layers, or raise ValueError."""
+    _check_activation(activation)
+    _check_output(output)
+    params = _check_params(params)
+    X = _as_real(X, "X")
+    n0 = params[0][0].shape[0]
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n0:
+        raise ValueError(f"X must have shape (m, {n0}) with m >= 1, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X must be finite (no inf or nan)")
+    return X, params
+
+
+def _check_one_example(x: Array, params: Params, activation: str,
+                       output: str) -> tuple[Array, Params]:
+    """Return one example x as a batch X (1, n_0) and the layers, or raise ValueError."""
+    x = _as_real(x, "x")
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-D array of shape (n_0,), got shape {x.shape}")
+    return _check_network(x[np.newaxis, :], params, activation, output)
+
+
+def _check_example(x: Array, y: Array, params: Params, activation: str,
+                   output: str) -> tuple[Array, Array, Params]:
+    """Return one example x (n_0,), its target y (n_L,) and the layers, or raise."""
+    X, params = _check_one_example(x, params, activation, output)
+    return X[0], _check_example_target(y, params[-1][0].shape[1], output), params
+
+
+def _check_example_target(y: Array, C: int, output: str) -> Array:
+    """Return one example's target as a float vector (C,): one-hot for the softmax output."""
+    return _check_targets(np.reshape(_as_real(y, "targets"), (1, -1)), 1, C, output)[0]
+
+
+def _are_class_indices(Y: Array, C: int) -> bool:
+    """Whether every entry of the float array Y is one of 0..C-1, in one pass of comparisons."""
+    return bool(((Y >= 0) & (Y < C) & (Y == np.floor(Y))).all())
+
+
+def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
+    """Return the targets as a float matrix (m, C): one-hot rows for the softmax output.
+
+    For the softmax output, class indices (m,) are accepted and turned into one-hot rows.
+    """
+    _check_output(output)
+    Y = _as_real(Y, "targets")
+    if output == "softmax" and Y.ndim == 1:
+        if Y.shape != (m,) or not _are_class_indices(Y, C):
+            raise ValueError(f"class indices must be {m} integers in 0..{C - 1}, got {Y[:5]}")
+        return np.eye(C)[Y.astype(int)]
+    if Y.shape != (m, C):
+        raise ValueError(f"targets must have shape ({m}, {C}), got shape {Y.shape}")
+    if not np.isfinite(Y).all():
+        raise ValueError("targets must be finite (no inf or nan)")
+    if output == "softmax" and not (((Y == 0.0) | (Y == 1.0)).all()
+                                    and (Y.sum(axis=1) == 1.0).all()):
+        raise ValueError("for the softmax output each target row must be one-hot")
+    if output == "sigmoid" and not ((Y == 0.0) | (Y == 1.0)).all():
+        raise ValueError(f"for the sigmoid output every target must be 0 or 1, got "
+                         f"{Y[(Y != 0.0) & (Y != 1.0)][:5]}")
+    return Y
+
+
+def _check_logits(Z: Array, name: str = "Z") -> Array:
+    """Return Z as a finite float array with at least one axis, the last of length >= 1."""
+    Z = _check_finite(Z, name)
+    if Z.ndim == 0 or Z.shape[-1] == 0:
+        raise ValueError(f"{name} must have shape (..., n_L) with n_L >= 1, got shape {Z.shape}")
+    return Z
+
+
+def _check_output_activation(Z: Array, output: str) -> Array:
+    _check_output(output)
+    return _check_logits(Z)
+
+
+def _check_output_logits(Z_L: Array) -> Array:
+    Z_L = _as_real(Z_L, "Z_L")
+    if Z_L.ndim != 2 or Z_L.shape[0] == 0 or Z_L.shape[1] == 0:
+        raise ValueError(f"Z_L must be a 2-D array of shape (m, n_L) with m >= 1 and "
+                         f"n_L >= 1, got shape {Z_L.shape}")
+    if not np.isfinite(Z_L).all():
+        raise ValueError("Z_L must be finite (no inf or nan)")
+    return Z_L
+
+
+def _check_example_logits(z_L: Array) -> Array:
+    z_L = _check_finite(z_L, "z_L")
+    if z_L.ndim != 1 or z_L.size == 0:
+        raise ValueError(f"z_L must be a non-empty 1-D array (n_L,) of one example, "
+                         f"got shape {z_L.shape}")
+    return z_L
+
+
+def _check_example_layer(a_prev: Array, delta: Array) -> tuple[Array, Array]:
+    a_prev, delta = _check_finite(a_prev, "a_prev"), _check_finite(delta, "delta")
+    if a_prev.ndim != 1 or delta.ndim != 1 or a_prev.size == 0 or delta.size == 0:
+        raise ValueError(f"a_prev (n_{{l-1}},) and delta (n_l,) must be non-empty 1-D "
+                         f"arrays of one example, got shapes {a_prev.shape} and {delta.shape}")
+    return a_prev, delta
+
+
+def _check_layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
+    A_prev, Delta = _check_finite(A_prev, "A_prev"), _check_finite(Delta, "Delta")
+    if (A_prev.ndim != 2 or Delta.ndim != 2 or A_prev.shape[0] != Delta.shape[0]
+            or A_prev.shape[0] == 0 or 0 in A_prev.shape + Delta.shape):
+        raise ValueError(f"A_prev and Delta need the same m rows: shapes (m, n_{{l-1}}) and "
+                         f"(m, n_l), m, n >= 1, got {A_prev.shape} and {Delta.shape}")
+    return A_prev, Delta
+
+
+def _check_layer_backward(Delta: Array, W: Array, Z_prev: Array, activation: str,
+                          ndim: int = 2) -> tuple[Array, Array, Array]:
+    """Return Delta, W and Z_prev as float arrays, or raise ValueError.
+
+    ndim = 2 for a batch, Delta (m, n_l) and Z_prev (m, n_{l-1}); 1 for one example.
+    """
+    _check_activation(activation)
+    W = _check_finite(W, "W")
+    Delta, Z_prev = _check_finite(Delta, "the error"), _check_finite(Z_prev, "Z_prev")
+    if W.ndim != 2:
+        raise ValueError(f"W must be a 2-D array (n_{{l-1}}, n_l), got shape {W.shape}")
+    if Delta.ndim != ndim or Z_prev.ndim != ndim:
+        raise ValueError(f"the error and Z_prev must hold the same examples, as {ndim}-D "
+                         f"arrays, got shapes {Delta.shape} and {Z_prev.shape}")
+    if Delta.shape[-1] != W.shape[1] or Z_prev.shape[-1] != W.shape[0]:
+        raise ValueError(f"W of shape {W.shape} needs an error with {W.shape[1]} "
+                         f"columns and Z_prev with {W.shape[0]}, got shapes "
+                         f"{Delta.shape} and {Z_prev.shape}")
+    if Delta.shape[:-1] != Z_prev.shape[:-1] or Delta.size == 0:
+        raise ValueError(f"the error and Z_prev must hold the same examples (m >= 1), "
+                         f"got shapes {Delta.shape} and {Z_prev.shape}")
+    return Delta, W, Z_prev
+
+
+def _check_training(lr: float, n_iters: int) -> None:
+    if not _is_positive_number(lr):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
+    if not _is_count(n_iters):
+        raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
+
+
+def _check_sizes(sizes: list[int]) -> None:
+    if not (isinstance(sizes, (list, tuple)) or np.ndim(sizes) == 1) or len(sizes) < 2 \
+            or not all(_is_count(n) for n in sizes):
+        raise ValueError(f"sizes must list at least two positive integers "
+                         f"(n_0, ..., n_L), got {sizes!r}")

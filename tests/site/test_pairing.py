@@ -231,3 +231,19 @@ def test_shown_sections_fit_the_page_and_keep_checks_out(snippet):
             assert not line.strip().startswith("raise "), (
                 f"{rel(snippet)}:{offset}: input checks go in a helper outside the section")
 
+
+
+@pytest.mark.parametrize("snippet", snippet_files(), ids=lambda p: rel(p))
+def test_snippet_files_read_in_the_order_of_their_page(snippet):
+    """The shown sections come first; input checks and other private helpers follow them."""
+    source = snippet.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    first = next((no for no, line in enumerate(lines, start=1)
+                  if re.match(r"\s*#\s*--8<--\s*\[start:", line)), None)
+    if first is None:
+        return
+    early = [node.name for node in ast.parse(source).body
+             if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name.startswith("_")
+             and node.lineno < first]
+    assert not early, (f"{rel(snippet)}: {early} come before the first shown section; put "
+                       "them after the sections, where the reader of the page meets them last")
