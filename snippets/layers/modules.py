@@ -192,8 +192,11 @@ def activation_backward(dA: Array, cache: Cache) -> tuple[Array, Params]:
 def cross_entropy_forward(Z: Array, Y: Array) -> tuple[float, Cache]:
     """Mean softmax cross-entropy of the logits Z (m, C), from log-sum-exp: eq. (11)."""
     Z, Y = _check_cross_entropy(Z, Y)               # Y: one-hot rows (m, C)
-    M = np.max(Z, axis=1, keepdims=True)            # the largest logit of each row
-    log_P = Z - M - np.log(np.sum(np.exp(Z - M), axis=1, keepdims=True))
+    top = np.argmax(Z, axis=1)[:, np.newaxis]
+    M = np.take_along_axis(Z, top, axis=1)          # one largest logit of each row
+    others = np.arange(Z.shape[1]) != top
+    rest = np.sum(np.exp(Z - M), axis=1, keepdims=True, where=others)
+    log_P = (Z - M) - np.log1p(rest)                # log1p: a tiny loss keeps digits
     return float(-np.mean(np.sum(Y * log_P, axis=1))), (log_P, Y)
 
 

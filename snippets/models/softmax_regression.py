@@ -39,14 +39,15 @@ def softmax(z: np.ndarray) -> np.ndarray:
 def log_sum_exp(z: np.ndarray) -> np.ndarray:
     """log(sum_c exp(z_c)) along the last axis, shifted by the maximum: eq. (4)."""
     z = _check_logits(z)
-    M = np.max(z, axis=-1)
-    return M + np.log(np.sum(np.exp(z - M[..., np.newaxis]), axis=-1))
+    M, rest = _top_and_rest(z)
+    return M[..., 0] + np.log1p(rest[..., 0])
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """Log of the softmax along the last axis, z_k minus log-sum-exp: eq. (4)."""
     z = _check_logits(z)
-    return z - log_sum_exp(z)[..., np.newaxis]
+    M, rest = _top_and_rest(z)
+    return (z - M) - np.log1p(rest)       # z_k - M first: 0 exactly for the top entry
 # --8<-- [end:log-softmax]
 
 
@@ -267,3 +268,15 @@ def _check_two_classes(W: np.ndarray, b: np.ndarray) -> None:
     if W.ndim != 2 or W.shape[1] != 2 or b.shape != (2,):
         raise ValueError(f"two classes are needed: W (n, 2) and b (2,), got shapes "
                          f"{W.shape} and {b.shape}")
+
+
+def _top_and_rest(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """M, one largest entry of each row, and the sum of e^(z_c - M) over the other entries.
+
+    log(1 + rest) by log1p keeps the digits of a tiny rest, where log(sum) rounds to 0.
+    """
+    top = np.argmax(z, axis=-1)[..., np.newaxis]
+    M = np.take_along_axis(z, top, axis=-1)
+    others = np.arange(z.shape[-1]) != top
+    rest = np.sum(np.exp(z - M), axis=-1, keepdims=True, where=others)
+    return M, rest

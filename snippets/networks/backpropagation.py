@@ -130,9 +130,12 @@ def loss(X: Array, Y: Array, params: Params, activation: str = "relu",
     Z_L, m, C = Z[-1], *Z[-1].shape
     Y = _check_targets(Y, m, C, output)
     if output == "softmax":
-        M = np.max(Z_L, axis=1, keepdims=True)
-        lse = M[:, 0] + np.log(np.sum(np.exp(Z_L - M), axis=1))   # (m,)
-        return float(np.mean(lse - np.sum(Y * Z_L, axis=1)))   # LSE(z_i) - z_{i,y_i}
+        top = np.argmax(Z_L, axis=1)[:, np.newaxis]
+        M = np.take_along_axis(Z_L, top, axis=1)             # one largest logit per row
+        others = np.arange(C) != top
+        rest = np.sum(np.exp(Z_L - M), axis=1, where=others)  # every other e^(z - M)
+        # LSE(z_i) - z_{i,y_i} = (M_i - z_{i,y_i}) + log(1 + rest): log1p keeps digits
+        return float(np.mean((M[:, 0] - np.sum(Y * Z_L, axis=1)) + np.log1p(rest)))
     if output == "sigmoid":       # -log a = log(1 + e^-z), -log(1 - a) = log(1 + e^z)
         bce = Y * np.logaddexp(0.0, -Z_L) + (1.0 - Y) * np.logaddexp(0.0, Z_L)
         return float(np.mean(np.sum(bce, axis=1)))

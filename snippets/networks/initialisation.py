@@ -42,9 +42,10 @@ def loss(X: Array, y: Array, params: Params, activation: str = "tanh") -> float:
     """Mean cross-entropy of the network of eq. (1), through log-sum-exp."""
     X, y, params = _check_data(X, y, params, activation)
     _, _, Z2, _ = forward(X, params, activation)
-    M = Z2.max(axis=1)
-    lse = M + np.log(np.exp(Z2 - M[:, None]).sum(axis=1))
-    return float(np.mean(lse - Z2[np.arange(len(y)), y]))
+    top = np.argmax(Z2, axis=1)[:, None]
+    M = np.take_along_axis(Z2, top, axis=1)[:, 0]       # one largest logit per row
+    rest = np.sum(np.exp(Z2 - M[:, None]), axis=1, where=np.arange(Z2.shape[1]) != top)
+    return float(np.mean((M - Z2[np.arange(len(y)), y]) + np.log1p(rest)))
 
 
 def gradients(X: Array, y: Array, params: Params, activation: str = "tanh") -> Params:

@@ -757,3 +757,11 @@ FORMULAS = {
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
+
+
+def test_cross_entropy_keeps_the_digits_of_a_tiny_loss():
+    """At logits (40, 0), class 0, the loss is log(1 + e^-40), about 4.25e-18, not 0."""
+    import math
+
+    got, _ = cross_entropy_forward(np.array([[40.0, 0.0]]), np.array([[1.0, 0.0]]))
+    assert got == pytest.approx(math.log1p(math.exp(-40.0)), rel=1e-14, abs=0.0)

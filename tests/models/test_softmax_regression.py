@@ -399,3 +399,17 @@ FORMULAS = {
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
+
+
+def test_a_confident_right_answer_keeps_the_digits_of_its_tiny_loss():
+    """At logits (40, 0) and class 0 the loss is log(1 + e^-40), about 4.25e-18.
+
+    log of a sum rounds 1 + 4.25e-18 to 1 and returns 0; log1p of the rest keeps it.
+    """
+    import math
+
+    expected = math.log1p(math.exp(-40.0))
+    X, W, b = np.array([[1.0]]), np.array([[40.0, 0.0]]), np.zeros(2)
+    assert loss(X, np.array([0]), W, b) == pytest.approx(expected, rel=1e-14, abs=0.0)
+    assert log_softmax(np.array([40.0, 0.0]))[0] == pytest.approx(-expected, rel=1e-14, abs=0.0)
+    assert log_sum_exp(np.array([40.0, 0.0])) == pytest.approx(40.0 + expected, rel=1e-15)

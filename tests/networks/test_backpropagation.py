@@ -662,3 +662,12 @@ FORMULAS = {
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
+
+
+def test_a_confident_right_answer_keeps_the_digits_of_its_tiny_loss():
+    """Eq. (3) at logits (40, 0), class 0: log(1 + e^-40), about 4.25e-18, not 0."""
+    import math
+
+    params = [(np.array([[40.0, 0.0]]), np.zeros(2))]
+    got = loss(np.array([[1.0]]), np.array([0]), params, "relu", "softmax")
+    assert got == pytest.approx(math.log1p(math.exp(-40.0)), rel=1e-14, abs=0.0)

@@ -443,3 +443,10 @@ FORMULAS = {
 }
 
 test_displayed_formulas = formula_test(PAGE, FORMULAS)
+
+
+def test_a_confident_right_answer_keeps_the_digits_of_its_tiny_loss():
+    """The mean cross-entropy at logits (40, 0), class 0: log(1 + e^-40), not 0."""
+    params = [(np.zeros((1, 1)), np.zeros(1)), (np.zeros((1, 2)), np.array([40.0, 0.0]))]
+    got = loss(np.array([[1.0]]), np.array([0]), params, "tanh")
+    assert got == pytest.approx(math.log1p(math.exp(-40.0)), rel=1e-14, abs=0.0)
