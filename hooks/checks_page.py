@@ -18,6 +18,17 @@ TABLE = "<!-- formula-checks:table -->"
 LISTED = "<!-- formula-checks:listed -->"
 
 
+def _nav_files(item) -> list[str]:
+    """Every file of the nav, in the reader's order."""
+    if isinstance(item, str):
+        return [item]
+    if isinstance(item, dict):
+        return [f for value in item.values() for f in _nav_files(value)]
+    if isinstance(item, list):
+        return [f for value in item for f in _nav_files(value)]
+    return []
+
+
 def _title(page: str, files) -> str:
     for f in files.documentation_pages():
         if f.src_uri == page and f.page is not None and f.page.title:
@@ -34,7 +45,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         summary = json.loads(SUMMARY.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise PluginError(f"cannot read {SUMMARY}: {err}") from err
-    nav_order = [f.src_uri for f in files.documentation_pages()]
+    nav_order = _nav_files(config["nav"])
     rows = ["| Chapter | Display formulas | Checked as displayed | Proved steps | "
             "With a proved step | Listed |", "|---|---:|---:|---:|---:|---:|"]
     totals = [0, 0, 0, 0, 0]
