@@ -1156,12 +1156,6 @@ class OnesVec:
         return "ones" + ("^T" if self.row else "")
 
 
-@dataclass
-class Approx:
-    """A value computed by central differences: compared with the FD tolerance."""
-    v: object
-
-
 def _is_fn(v) -> bool:
     return callable(v) and not isinstance(v, float | FnValue)
 
@@ -1556,8 +1550,6 @@ class Evaluator:
                 return self._take(v.fn(self.env) if isinstance(v, Dyn) else v, idx, n)
         if name == "delta" and len(idx) == 2:       # Kronecker delta
             return float(idx[0] == idx[1])
-        if name == "e" and len(idx) == 1:
-            return UnitVector(idx[0])
         raise KeyError(f"{name} (indexed by {sym.sub})")
 
     def _take(self, v, idx, name):
@@ -1620,8 +1612,6 @@ class Evaluator:
         if n.op == "-":
             return add(a, b, -1.0)
         if n.op == "*":
-            if isinstance(a, UnitVector) or isinstance(b, UnitVector):
-                raise Unreadable("a unit vector in a product")
             return mul(a, b)
         if n.op == "odot":
             a, b = _densify(a, b), _densify(b, a)
@@ -1955,8 +1945,6 @@ class Evaluator:
             return
         sizes = [int(self.value(_parse_all(d))) for d in dims]
         got = _shape(_arr(v) if not isinstance(v, Row) else v)
-        if isinstance(v, Approx):
-            got = _shape(v.v)
         ok = tuple(sizes) == tuple(got) or (sizes == [1] and got == ()) or \
             (len(sizes) == 2 and sizes[0] == 1 and isinstance(v, Row) and got == (1, sizes[1]))
         if not ok:
@@ -2182,11 +2170,6 @@ def _index_atoms(toks: list[str]) -> list[list[str]]:
 def _index_spellings(toks: list[str]) -> list[str]:
     """The index atoms of a subscript as written, to compare indices by their names."""
     return [" ".join(atom) for atom in _index_atoms(toks)]
-
-
-class UnitVector:
-    def __init__(self, j):
-        self.j = j
 
 
 class IndexedFn:
@@ -2421,10 +2404,6 @@ def _walk(node):
                         yield from _walk(sub)
 
 
-class _Ranges(dict):
-    pass
-
-
 def _check_chain(chain: Chain, env: dict, ranges: dict, taken, case: Case, report) -> int:
     """Evaluate every part of a chain at every value of its free indices; return the points."""
     resolved = {}
@@ -2535,8 +2514,6 @@ def _check_membership(ev: Evaluator, value, space: Node) -> None:
 
 def _dense(v):
     if isinstance(v, Row):
-        return v.v
-    if isinstance(v, Approx):
         return v.v
     if isinstance(v, OnesVec):
         return 1.0
