@@ -1,14 +1,23 @@
 """Print the built site as one PDF: `make pdf` runs this after a strict build.
 
-    python scripts/book_pdf.py SITE_DIR OUTPUT.pdf
+    python scripts/book_pdf.py SITE_DIR OUTPUT.pdf [--cache DIR]
 
 Every page of the nav, in nav order, is taken from the built site (the math is already
-typeset there, and the notebooks' plots are embedded images), joined into one document
-behind a title page and a table of contents, and printed by headless Chromium, the one the
-browser test uses, through Playwright. Chromium makes the PDF's bookmarks from the headings
-(`outline=True`): parts, chapters and their sections. The document is printed twice: the
-first print tells on which page each chapter starts (read back from its bookmarks with
-pypdf), the second prints those numbers in the table of contents.
+typeset there, and the notebooks' plots are embedded images) and printed by headless
+Chromium, the one the browser test uses, through Playwright. Chromium makes the PDF's
+bookmarks from the headings (`outline=True`): parts, chapters and their sections.
+
+The body (parts and chapters) is printed once, numbered from 1 in its footer; the page each
+chapter starts on is then read back from its bookmark with pypdf. The front matter (a title
+page and the table of contents, with those numbers) is printed on its own and put in front
+of the body with pypdf: its links become links to the chapters' first pages, a "Contents"
+bookmark is added, and the pages are labelled i, ii, ... then 1, 2, ..., so that a viewer's
+page box shows the numbers printed on the pages and in the contents.
+
+With --cache DIR the PDF is also stored there, under a key made of everything the print
+depends on: the HTML of the book as sent to the browser, every file it can load (the site's
+assets and images), this script and the browser's version. When nothing of that changed,
+the stored PDF is copied instead of printed again; a clean clone has no cache and prints.
 
 Nothing is fetched from the network: the site is served on 127.0.0.1 for the print, and any
 other request is refused and fails the run. Links between pages become links inside the PDF.
@@ -18,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import html
+import json
 import os
 import re
 import shutil
@@ -70,7 +81,7 @@ body { margin: 0; background: #fff; }
   overflow: visible !important; max-height: none !important; }
 .md-typeset pre > code { padding: 0.6em 0.8em; }
 /* Everything is laid out: no skipped off-screen content in print. */
-.md-typeset div.arithmatex, .md-typeset .katex .katex-mathml { content-visibility: visible !important; }
+.md-typeset div.arithmatex { content-visibility: visible !important; }
 .md-typeset div.arithmatex { overflow: visible !important; }
 .katex-display, img, figure, .jp-OutputArea-output, .admonition, details, tr { break-inside: avoid; }
 img { max-width: 100% !important; height: auto !important; }
@@ -158,9 +169,13 @@ def chapter_html(site: Path, chapter: Chapter, slugs: dict[str, str],
     for style in article.find_all("style"):
         styles.setdefault(style.decode(), None)
         style.decompose()
+    # .book-pdf-note: the home page's link to this PDF. .katex-mathml: the MathML copy of
+    # each formula for screen readers on the web, hidden on the page; printed, it only
+    # doubles the formula's text and a third of the printing time.
     for junk in article.select("script, a.headerlink, a.anchor-link, .md-content__button, "
-                               ".md-source-file, .book-pdf-note, .zeroclipboard-container, clipboard-copy"):
-        junk.decompose()                     # .book-pdf-note: the home page's link to this PDF
+                               ".md-source-file, .book-pdf-note, .zeroclipboard-container, "
+                               "clipboard-copy, .katex-mathml"):
+        junk.decompose()
     h1 = article.find("h1")
     chapter.title = h1.get_text(" ", strip=True) if h1 else chapter.src
     for element in article.find_all(id=True):
@@ -192,42 +207,70 @@ def chapter_html(site: Path, chapter: Chapter, slugs: dict[str, str],
     return f'<section class="chapter" id="{chapter.slug}">{article.decode_contents()}</section>'
 
 
-def book_html(site: Path, chapters: list[Chapter], name: str, description: str,
-              pages: dict[str, int] | None) -> str:
+@dataclass
+class Book:
+    head: str                  # the <head> content shared by the body and the front matter
+    body: str                  # the parts and chapters
+    parts: dict[str, str]      # the anchor of each part's title page -> the part's name
+
+
+def book_body(site: Path, chapters: list[Chapter], name: str) -> Book:
+    """The parts and chapters as one HTML document; sets each chapter's title."""
     slugs = {c.url: c.slug for c in chapters}
     styles: dict[str, None] = {}
-    body, toc, part = [], [], None
+    body, parts, part = [], {}, None
     for n, chapter in enumerate(chapters):
+        if chapter.part != part:
+            part = chapter.part
+            if part is not None:
+                parts[f"part-{n}"] = part
+                body.append(f'<section class="part"><h1 class="part-title" id="part-{n}">'
+                            f"{html.escape(part)}</h1></section>")
+        body.append(chapter_html(site, chapter, slugs, styles, 1 if part is not None else 0))
+    home = BeautifulSoup(built_file(site, "").read_text(encoding="utf-8"), "html.parser")
+    links = "\n".join(f'<link rel="stylesheet" href="/{urlsplit(urljoin(FAKE_HOST, link["href"])).path[1:]}">'
+                      for link in home.select('head link[rel="stylesheet"]'))
+    head = (f'<meta charset="utf-8"><title>{html.escape(name)}</title>\n{links}\n'
+            f'{"".join(styles)}\n<style>{PRINT_CSS}</style>')
+    return Book(head, "".join(body), parts)
+
+
+def document(head: str, content: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head>{head}</head>
+<body dir="ltr" data-md-color-scheme="default" data-md-color-primary="indigo" data-md-color-accent="indigo">
+<div class="book md-typeset">
+{content}
+</div></body></html>"""
+
+
+def front_matter(book: Book, chapters: list[Chapter], name: str, description: str,
+                 pages: dict[str, int]) -> str:
+    """The title page and the contents, each entry giving its page in the body.
+
+    The entries link to FAKE_HOST#anchor: the chapters are not in this document, so Chromium
+    prints the links as links to a web address, which merge() turns into links to the pages.
+    """
+    def entry(anchor: str, title: str, number: str = "") -> str:
+        return (f'<a href="{FAKE_HOST}#{anchor}"><span class="toc-title">{html.escape(title)}'
+                f'</span><span class="toc-page">{number}</span></a>')
+
+    toc, part = [], None
+    anchors = iter(book.parts)
+    for chapter in chapters:
         if chapter.part != part:
             if part is not None:
                 toc.append("</ol></li>")
             part = chapter.part
             if part is not None:
-                body.append(f'<section class="part"><h1 class="part-title" id="part-{n}">'
-                            f"{html.escape(part)}</h1></section>")
-                toc.append(f'<li class="toc-part"><a href="#part-{n}"><span class="toc-title">'
-                           f"{html.escape(part)}</span></a><ol>")
-        body.append(chapter_html(site, chapter, slugs, styles, 1 if part is not None else 0))
-        number = "" if pages is None else str(pages.get(chapter.slug, ""))
-        toc.append(f'<li><a href="#{chapter.slug}"><span class="toc-title">{html.escape(chapter.title)}'
-                   f'</span><span class="toc-page">{number}</span></a></li>')
+                anchor = next(anchors)
+                toc.append(f'<li class="toc-part">{entry(anchor, part)}<ol>')
+        toc.append(f"<li>{entry(chapter.slug, chapter.title, str(pages[chapter.slug]))}</li>")
     if part is not None:
         toc.append("</ol></li>")
-    home = BeautifulSoup(built_file(site, "").read_text(encoding="utf-8"), "html.parser")
-    links = "\n".join(f'<link rel="stylesheet" href="/{urlsplit(urljoin(FAKE_HOST, link["href"])).path[1:]}">'
-                      for link in home.select('head link[rel="stylesheet"]'))
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)}</title>
-{links}
-{"".join(styles)}
-<style>{PRINT_CSS}</style></head>
-<body dir="ltr" data-md-color-scheme="default" data-md-color-primary="indigo" data-md-color-accent="indigo">
-<div class="book md-typeset">
-<section class="title-page"><p class="book-title">{html.escape(name)}</p>
+    return document(book.head, f"""<section class="title-page"><p class="book-title">{html.escape(name)}</p>
 <p class="book-subtitle">{html.escape(description)}</p></section>
-<nav class="book-toc"><h1 id="contents">Contents</h1><ol>{"".join(toc)}</ol></nav>
-{"".join(body)}
-</div></body></html>"""
+<nav class="book-toc"><h1 id="contents">Contents</h1><ol>{"".join(toc)}</ol></nav>""")
 
 
 def find_chromium() -> str:
@@ -257,8 +300,15 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
-def print_pdf(browser, base: str, output: Path) -> int:
-    """Print the book served at base + BOOK_PATH; return how many wide elements were scaled."""
+FOOTER = ('<div style="width:100%;text-align:center;font-size:8px;color:#666">'
+          '<span class="pageNumber"></span></div>')
+
+
+def print_pdf(browser, base: str, output: Path, numbered: bool) -> int:
+    """Print the document served at base + BOOK_PATH; return how many wide elements were scaled.
+
+    numbered: the page number in each page's footer (the body), or no footer (the front).
+    """
     context = browser.new_context(viewport={"width": TEXT_WIDTH_PX, "height": 1000})
     outside: list[str] = []
 
@@ -279,10 +329,8 @@ def print_pdf(browser, base: str, output: Path) -> int:
         if fitted["cut"]:
             raise SystemExit("too wide for the page even when scaled down:\n  " + "\n  ".join(fitted["cut"]))
         page.pdf(path=str(output), format="A4", print_background=True, outline=True, tagged=True,
-                 prefer_css_page_size=True, display_header_footer=True,
-                 header_template="<span></span>",
-                 footer_template='<div style="width:100%;text-align:center;font-size:8px;color:#666">'
-                                 '<span class="pageNumber"></span></div>')
+                 prefer_css_page_size=True, display_header_footer=numbered,
+                 header_template="<span></span>", footer_template=FOOTER if numbered else "<span></span>")
     finally:
         context.close()
     if outside:
@@ -290,8 +338,8 @@ def print_pdf(browser, base: str, output: Path) -> int:
     return fitted["scaled"]
 
 
-def chapter_pages(pdf: Path, chapters: list[Chapter]) -> dict[str, int]:
-    """The page (1-based) each chapter starts on, read from the PDF's bookmarks."""
+def bookmark_pages(pdf: Path) -> list[tuple[str, int]]:
+    """Each bookmark's title and page (0-based), in order, at every depth."""
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
@@ -302,23 +350,150 @@ def chapter_pages(pdf: Path, chapters: list[Chapter]) -> dict[str, int]:
             if isinstance(item, list):
                 walk(item)
             else:
-                flat.append((item.title.strip(), reader.get_destination_page_number(item) + 1))
+                flat.append((item.title.strip(), reader.get_destination_page_number(item)))
 
     walk(reader.outline)
-    pages, i = {}, 0
+    return flat
+
+
+def start_pages(pdf: Path, book: Book, chapters: list[Chapter]) -> dict[str, int]:
+    """The page (0-based) each part and chapter starts on, by anchor, from the bookmarks.
+
+    The parts and chapters are matched in order, so that a section with a chapter's title
+    further on is not taken for it.
+    """
+    wanted: list[tuple[str, str]] = []
+    parts, part = iter(book.parts.items()), None
     for chapter in chapters:
+        if chapter.part != part:
+            part = chapter.part
+            if part is not None:
+                wanted.append(next(parts))
+        wanted.append((chapter.slug, chapter.title))
+    flat, pages, i = bookmark_pages(pdf), {}, 0
+    for anchor, title in wanted:
         for j in range(i, len(flat)):
-            if flat[j][0] == chapter.title:
-                pages[chapter.slug], i = flat[j][1], j + 1
+            if flat[j][0] == title:
+                pages[anchor], i = flat[j][1], j + 1
                 break
+    missing = [title for anchor, title in wanted if anchor not in pages]
+    if missing:
+        raise SystemExit(f"no bookmark found for {missing}")
     return pages
 
 
-def build(site: Path, output: Path, config_file: Path = ROOT / "mkdocs.yml") -> dict:
+def merge(front: Path, body: Path, starts: dict[str, int], output: Path) -> int:
+    """Put the front matter before the body; return the number of front pages.
+
+    The contents' links (to FAKE_HOST#anchor) become links to the body's pages, a
+    "Contents" bookmark comes first, and the pages are labelled i, ii, ... then 1, 2, ...
+    The body is cloned whole, so its bookmarks, links and tags stay as Chromium made them.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, NullObject
+
+    front_reader = PdfReader(front)
+    contents = dict(bookmark_pages(front))["Contents"]
+    n_front = len(front_reader.pages)
+    writer = PdfWriter(clone_from=body)
+    n_body = len(writer.pages)
+    writer.merge(0, front_reader, import_outline=False)
+    linked = set()
+    for page in writer.pages[:n_front]:
+        for ref in page.get("/Annots", []):
+            annot = ref.get_object()
+            uri = str(annot.get("/A", {}).get("/URI", ""))
+            if annot.get("/Subtype") != "/Link" or not uri.startswith(FAKE_HOST + "#"):
+                continue
+            anchor = uri[len(FAKE_HOST) + 1:]
+            if anchor not in starts:
+                raise SystemExit(f"the contents link to {anchor!r}, which has no page")
+            target = writer.pages[n_front + starts[anchor]]
+            del annot["/A"]
+            annot[NameObject("/Dest")] = ArrayObject([
+                target.indirect_reference, NameObject("/XYZ"), NullObject(),
+                FloatObject(float(target.mediabox.top)), NullObject()])
+            linked.add(anchor)
+    if linked != set(starts):
+        raise SystemExit(f"the contents have no link to {sorted(set(starts) - linked)}")
+    first_bookmark(writer, writer.add_outline_item(title="Contents", page_number=contents))
+    writer.set_page_label(0, n_front - 1, style="/r")
+    writer.set_page_label(n_front, n_front + n_body - 1, style="/D", start=1)
+    with open(output, "wb") as f:
+        writer.write(f)
+    return n_front
+
+
+def first_bookmark(writer, item) -> None:
+    """Move the bookmark `item`, the last at the top level, to the front of the list."""
+    from pypdf.generic import NameObject
+
+    root = writer.root_object["/Outlines"].get_object()
+    node = item.get_object()
+    old_first = root.raw_get("/First")
+    if old_first == item:
+        return
+    before = node.raw_get("/Prev")
+    del before.get_object()[NameObject("/Next")]
+    root[NameObject("/Last")] = before
+    del node[NameObject("/Prev")]
+    node[NameObject("/Next")] = old_first
+    old_first.get_object()[NameObject("/Prev")] = item
+    root[NameObject("/First")] = item
+
+
+def cache_key(site: Path, html_text: str, browser_version: str) -> str:
+    """A digest of everything the printed PDF depends on (see the module's docstring)."""
+    digest = hashlib.sha256()
+    for part in (Path(__file__).read_bytes(), browser_version.encode(), html_text.encode()):
+        digest.update(hashlib.sha256(part).digest())
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix != ".html"
+                       and not p.name.startswith("sitemap") and p.name != PDF_NAME):
+        digest.update(str(path.relative_to(site)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+#: How many printed books the cache keeps (the newest); each is some megabytes.
+CACHE_ENTRIES = 3
+
+
+def from_cache(cache: Path, key: str, output: Path) -> dict | None:
+    entry, record = cache / f"{key}.pdf", cache / f"{key}.json"
+    try:
+        result = json.loads(record.read_text(encoding="utf-8"))
+        if not entry.read_bytes().startswith(b"%PDF-") or entry.stat().st_size != result["bytes"]:
+            return None
+    except (OSError, ValueError, KeyError):
+        return None                      # no entry, or a broken one: print again
+    shutil.copyfile(entry, output)
+    os.utime(record)
+    return {**result, "cached": True}
+
+
+def to_cache(cache: Path, key: str, output: Path, result: dict) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache / f"{key}.pdf.tmp"
+    shutil.copyfile(output, tmp)
+    os.replace(tmp, cache / f"{key}.pdf")
+    (cache / f"{key}.json.tmp").write_text(json.dumps({**result, "bytes": output.stat().st_size}),
+                                            encoding="utf-8")
+    os.replace(cache / f"{key}.json.tmp", cache / f"{key}.json")
+    records = sorted(cache.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in records[CACHE_ENTRIES:]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".pdf").unlink(missing_ok=True)
+
+
+def build(site: Path, output: Path, config_file: Path = ROOT / "mkdocs.yml",
+          cache: Path | None = None) -> dict:
     from playwright.sync_api import sync_playwright
+    from pypdf import PdfReader
 
     start = time.perf_counter()
     chapters, name, description = nav_chapters(config_file)
+    book = book_body(site, chapters, name)
+    body_html = document(book.head, book.body)
     handler = functools.partial(_Handler, directory=str(site))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -328,33 +503,54 @@ def build(site: Path, output: Path, config_file: Path = ROOT / "mkdocs.yml") -> 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, timeout=60_000)
             try:
-                _Handler.book = book_html(site, chapters, name, description, None).encode("utf-8")
-                print_pdf(browser, base, output)
-                pages = chapter_pages(output, chapters)
-                missing = [c.src for c in chapters if c.slug not in pages]
-                if missing:
-                    raise SystemExit(f"no bookmark found for {missing}")
-                _Handler.book = book_html(site, chapters, name, description, pages).encode("utf-8")
-                scaled = print_pdf(browser, base, output)
+                if cache is not None:
+                    key = cache_key(site, body_html, browser.version)
+                    found = from_cache(cache, key, output)
+                    if found is not None:
+                        return found
+                body = output.with_name(output.stem + ".body.pdf")
+                front = output.with_name(output.stem + ".front.pdf")
+                _Handler.book = body_html.encode("utf-8")
+                scaled = print_pdf(browser, base, body, numbered=True)
+                starts = start_pages(body, book, chapters)
+                pages = {anchor: index + 1 for anchor, index in starts.items()}
+                _Handler.book = front_matter(book, chapters, name, description, pages).encode("utf-8")
+                print_pdf(browser, base, front, numbered=False)
             finally:
                 browser.close()
     finally:
         httpd.shutdown()
         httpd.server_close()
-    from pypdf import PdfReader
-
-    return {"chapters": len(chapters), "scaled": scaled, "pages": len(PdfReader(output).pages),
-            "seconds": time.perf_counter() - start}
+    n_front = merge(front, body, starts, output)
+    body.unlink()
+    front.unlink()
+    result = {"chapters": len(chapters), "scaled": scaled, "front": n_front,
+              "pages": len(PdfReader(output).pages), "seconds": time.perf_counter() - start,
+              "cached": False}
+    if cache is not None:
+        to_cache(cache, key, output, result)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=Path, help="the built site (mkdocs build --site-dir)")
     parser.add_argument("output", type=Path, help=f"the PDF to write, e.g. site/{PDF_NAME}")
+    parser.add_argument("--cache", type=Path, help="keep the PDF here and reuse it while nothing it "
+                        "depends on changes, e.g. .cache/pdf")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     args = parser.parse_args(argv)
-    result = build(args.site.resolve(), args.output.resolve())
+    start = time.perf_counter()
+    result = build(args.site.resolve(), args.output.resolve(),
+                   cache=args.cache.resolve() if args.cache else None)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    how = (f"copied from the cache in {time.perf_counter() - start:.0f} s (printed in"
+           if result["cached"] else "printed in")
     print(f"{args.output}: {result['pages']} PDF pages from the {result['chapters']} pages of the nav "
-          f"({result['scaled']} wide formulas or tables scaled to fit), in {result['seconds']:.0f} s")
+          f"({result['scaled']} wide formulas or tables scaled to fit), {how} {result['seconds']:.0f} s"
+          + (")" if result["cached"] else ""))
     return 0
 
 

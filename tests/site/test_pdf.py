@@ -1,16 +1,22 @@
 """The whole site as one PDF (`make pdf`, scripts/book_pdf.py), printed from the built site.
 
 It has every page of the nav, in order, each a bookmark with its sections below it; a table
-of contents whose page numbers are right; typeset formulas and headings from every part; the
-notebooks' plots; and nothing cut at the page edge (the script itself fails on that).
+of contents whose page numbers are the ones printed at the foot of the chapters' first
+pages and whose entries link to those pages; page labels that match the printed numbers;
+typeset formulas and headings from every part; the notebooks' plots; and nothing cut at the
+page edge (the script itself fails on that).
+
+The PDF is kept in .cache/pdf/ under a key of everything its print depends on (see
+scripts/book_pdf.py): a run whose site, assets, script and browser are those of an earlier
+run checks the PDF that run printed, with every assertion below; a clean clone prints it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
-import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +40,21 @@ FORMULAS = {
 }
 
 
+#: Points from the bottom of an A4 page under which only the footer's page number is printed
+#: (the bottom margin is 18 mm, about 51 points).
+FOOTER_PT = 45
+
+
 @dataclass
 class Book:
     path: Path
     pages: list[str]                      # the text of each page
+    footers: list[str]                    # the text printed in each page's footer
+    labels: list[str]                     # each page's label, the number a viewer shows
     outline: list[tuple[int, str, int]]   # (depth, title, page index) in order
+    links: dict[int, list[int]]           # page index -> the pages its internal links go to
     images: int
-    seconds: float
+    seconds: float                        # how long the print took
 
 
 @dataclass
@@ -56,16 +70,27 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
+def page_text(page) -> tuple[str, str]:
+    """The page's text, and the part of it printed in the footer."""
+    footer: list[str] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and tm[5] * cm[3] + cm[5] < FOOTER_PT:
+            footer.append(text.strip())
+
+    return page.extract_text(visitor_text=visit), "".join(footer)
+
+
 @pytest.fixture(scope="module")
 def book(built_site, tmp_path_factory) -> Book:
     from pypdf import PdfReader
 
     out = tmp_path_factory.mktemp("pdf") / "hands-on-gradients.pdf"
-    start = time.perf_counter()
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "book_pdf.py"), str(built_site.path),
-                             str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    seconds = time.perf_counter() - start
+                             str(out), "--cache", str(ROOT / ".cache" / "pdf"), "--json"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, f"scripts/book_pdf.py failed:\n{result.stdout}\n{result.stderr}"
+    seconds = json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
     reader = PdfReader(out)
     outline: list[tuple[int, str, int]] = []
 
@@ -77,10 +102,16 @@ def book(built_site, tmp_path_factory) -> Book:
                 outline.append((depth, item.title.strip(), reader.get_destination_page_number(item)))
 
     walk(reader.outline, 0)
+    index = {page.indirect_reference.idnum: i for i, page in enumerate(reader.pages)}
+    links = {i: [index[annot.get_object()["/Dest"][0].idnum] for annot in page.get("/Annots", [])
+                 if "/Dest" in annot.get_object() and not isinstance(annot.get_object()["/Dest"], str)]
+             for i, page in enumerate(reader.pages)}
     images = sum(1 for page in reader.pages
                  for x in (page.get("/Resources") or {}).get("/XObject", {}).values()
                  if x.get_object().get("/Subtype") == "/Image")
-    return Book(out, [p.extract_text() for p in reader.pages], outline, images, seconds)
+    texts = [page_text(p) for p in reader.pages]
+    return Book(out, [t for t, _ in texts], [f for _, f in texts], list(reader.page_labels),
+                outline, links, images, seconds)
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +144,8 @@ def chapter_starts(book: Book, chapters: list[Chapter]) -> list[int]:
 
 
 def test_the_pdf_is_printed_in_reasonable_time_with_a_plausible_page_count(book, chapters):
-    # Two prints of some 250 pages take about two minutes on two busy cores.
-    assert book.seconds < 600, f"printing took {book.seconds:.0f} s"
+    # One print of some 450 pages takes under two minutes on two busy cores.
+    assert book.seconds < 400, f"printing took {book.seconds:.0f} s"
     assert 2 * len(chapters) <= len(book.pages) <= 20 * len(chapters), (
         f"{len(book.pages)} PDF pages for {len(chapters)} pages of the site")
 
@@ -133,13 +164,39 @@ def test_every_page_of_the_nav_is_a_bookmark_in_nav_order_with_its_sections(book
         assert flat(chapter.title) in page_text, f"{chapter.src}: its title is not on its first page"
 
 
-def test_the_contents_give_each_chapter_its_page(book, chapters):
-    contents = next(i for i, text in enumerate(book.pages) if text.lstrip().startswith("Contents"))
-    toc = flat(" ".join(book.pages[contents:contents + 3]))
-    for chapter, start in zip(chapters, chapter_starts(book, chapters), strict=True):
-        page = book.outline[start][2] + 1
-        assert flat(chapter.title) + str(page) in toc, (
-            f"the contents do not give {chapter.title!r} page {page}")
+def contents_pages(book: Book) -> range:
+    first = next(i for i, text in enumerate(book.pages) if text.lstrip().startswith("Contents"))
+    last = first
+    while not book.footers[last + 1]:          # the front matter has no footer
+        last += 1
+    return range(first, last + 1)
+
+
+def test_the_front_matter_is_numbered_i_ii_and_the_body_1_2_as_printed(book):
+    front = contents_pages(book).stop
+    assert front >= 2, "no title page and contents before the body"
+    roman = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii"]
+    assert book.labels[:front] == roman[:front]
+    assert not any(book.footers[:front]), "a page number printed on the front matter"
+    numbers = [str(n) for n in range(1, len(book.pages) - front + 1)]
+    assert book.labels[front:] == numbers
+    assert book.footers[front:] == numbers, "the printed page numbers are not 1, 2, 3, ..."
+
+
+def test_the_contents_give_each_chapter_its_printed_page_and_link_to_it(book, chapters):
+    contents = contents_pages(book)
+    toc = flat(" ".join(book.pages[i] for i in contents))
+    targets = [target for i in contents for target in book.links[i]]
+    starts = [book.outline[start][2] for start in chapter_starts(book, chapters)]
+    for chapter, first in zip(chapters, starts, strict=True):
+        number = book.footers[first]
+        assert number == book.labels[first], (
+            f"{chapter.src}: labelled page {book.labels[first]} but printed {number}")
+        assert flat(chapter.title) + number in toc, (
+            f"the contents do not give {chapter.title!r} page {number}")
+        assert first in targets, f"the contents have no link to {chapter.title!r} on page {number}"
+    assert book.outline[0][1] == "Contents" and book.outline[0][2] == contents.start, (
+        "the first bookmark is not the contents")
 
 
 def test_typeset_formulas_from_several_parts_are_in_the_text(book, chapters):
