@@ -101,7 +101,9 @@ def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
              b: float) -> tuple[np.ndarray, float]:
     """Data-set gradient in matrix form: eq. (10)."""
     X, w, b = _check_model(X, w, b)
-    z, a = forward(X, w, b)
+    z = X @ w + b                # the forward pass of eq. (3), inputs checked once
+    _check_product(z, X=X, w=w, b=b)
+    a = stable_sigmoid(z)
     y = _check_labels(y, z.size)
     m = z.size
     dw = (X.T @ (a - y)) / m     # (n, m) @ (m,) -> (n,), the shape of w
