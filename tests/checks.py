@@ -33,3 +33,35 @@ def assert_gradient(f: Callable[[np.ndarray], float], grad: np.ndarray, x: np.nd
     assert np.shape(grad) == np.shape(x), f"gradient shape {np.shape(grad)} != {np.shape(x)}"
     err = check_gradient(f, grad, x, rng=rng)
     assert err < GRAD_RTOL, f"relative error {err:.3e} >= {GRAD_RTOL:.0e}"
+
+
+#: Where a bad value is put in an input: its first, a middle and its last entry.
+POSITIONS = ("first", "middle", "last")
+
+#: The values that are not finite.
+NON_FINITE = (np.nan, np.inf, -np.inf)
+
+
+def with_value_at(a: np.ndarray, position: str, value: float) -> np.ndarray:
+    """A copy of a with value at its first, middle or last entry (in row-major order)."""
+    a = np.array(a, dtype=np.float64)
+    a.flat[{"first": 0, "middle": a.size // 2, "last": a.size - 1}[position]] = value
+    return a
+
+
+class FiniteScans:
+    """Records the shape of every array a snippet module passes to np.isfinite.
+
+    Installed as the module's `np` (monkeypatch.setattr(module, "np", FiniteScans())), it
+    forwards every other name to NumPy, so the module computes exactly as before.
+    """
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def __getattr__(self, name: str):
+        return getattr(np, name)
+
+    def isfinite(self, a, *args, **kwargs):
+        self.shapes.append(np.shape(a))
+        return np.isfinite(a, *args, **kwargs)

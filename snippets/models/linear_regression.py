@@ -6,6 +6,8 @@ that page it computes. Needs NumPy only.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -14,7 +16,8 @@ def predict(X: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     """Predictions of the linear model for the m rows of X, shape (m,): eq. (1)."""
     X = _check_X(X)
     w, b = _check_params(X, w, b)
-    return X @ w + b  # (m, n) @ (n,) -> (m,); b is added to every row
+    y_hat = X @ w + b                  # (m, n) @ (n,) -> (m,); b is added to every row
+    return _check_product(y_hat, X=X, w=w, b=b)
 # --8<-- [end:predict]
 
 
@@ -44,7 +47,7 @@ def example_gradient(x_i: np.ndarray, y_i: float, w: np.ndarray,
 def gradient_by_sum(X: np.ndarray, y: np.ndarray, w: np.ndarray,
                     b: float) -> tuple[np.ndarray, float]:
     """Data-set gradient as the mean of per-example gradients, a loop: eq. (4)."""
-    X, y = _check_data(X, y)
+    X, y = _check_finite_data(X, y)
     w, b = _check_params(X, w, b)
     m = X.shape[0]
     dw, db = np.zeros_like(w), 0.0
@@ -64,9 +67,10 @@ def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
     w, b = _check_params(X, w, b)
     m = X.shape[0]
     r = X @ w + b - y                  # residuals y_hat - y, shape (m,)
+    _check_product(r, X=X, y=y, w=w, b=b)   # a nan or inf in them would be in r
     dw = (2.0 / m) * (X.T @ r)         # (n, m) @ (m,) -> (n,), the shape of w
     db = (2.0 / m) * np.sum(r)         # 1^T r, a scalar like b
-    return dw, float(db)
+    return _check_overflow(dw, db)
 # --8<-- [end:grad]
 
 
@@ -82,8 +86,8 @@ def half_mse_gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
     """The gradient under the one-half convention: eq. (6), last line."""
     X, y = _check_data(X, y)
     w, b = _check_params(X, w, b)
-    r = X @ w + b - y
-    return (X.T @ r) / X.shape[0], float(np.mean(r))
+    r = _check_product(X @ w + b - y, X=X, y=y, w=w, b=b)
+    return _check_overflow((X.T @ r) / X.shape[0], np.mean(r))
 # --8<-- [end:half]
 
 
@@ -103,7 +107,7 @@ def fit(X: np.ndarray, y: np.ndarray, lr: float,
 
     Returns w, b and the loss before each update, shape (n_iters,).
     """
-    X, y = _check_data(X, y)
+    X, y = _check_finite_data(X, y)       # once: each step then checks its products
     _check_iterations(n_iters)
     w, b = np.zeros(X.shape[1]), 0.0
     losses = np.empty(n_iters)
@@ -118,7 +122,7 @@ def fit(X: np.ndarray, y: np.ndarray, lr: float,
 # --8<-- [start:normal]
 def normal_equation(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Exact minimiser of eq. (2), from the normal equations with A = [X 1]: eq. (8)."""
-    X, y = _check_data(X, y)
+    X, y = _check_finite_data(X, y)
     A = np.column_stack([X, np.ones(X.shape[0])])   # (m, n + 1)
     _check_full_rank(A)
     theta = np.linalg.solve(A.T @ A, A.T @ y)       # solve, never invert explicitly
@@ -129,27 +133,71 @@ def normal_equation(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 # Input checks, kept out of the sections the page shows.
 
 
+# Finiteness is checked on what is computed from the inputs rather than on X itself: a nan
+# or inf anywhere in X, y, w or b makes X @ w + b - y non-finite (nan * 0 is nan, inf * 0
+# is nan, inf * x is inf). Checking those m numbers costs no extra pass over X. Only when
+# they are not finite are the inputs scanned, to name the one at fault; if none is, the
+# product overflowed.
+
+
+def _check_product(p: np.ndarray, **inputs: np.ndarray | float) -> np.ndarray:
+    """Return p, computed from the inputs, if it is finite; otherwise raise ValueError."""
+    if not np.isfinite(p).all():
+        _raise_for(inputs)
+    return p
+
+
+def _check_overflow(dw: np.ndarray, db: float) -> tuple[np.ndarray, float]:
+    """Return dw and db, computed from finite residuals, if they are finite; else raise."""
+    if not (np.isfinite(dw).all() and math.isfinite(db)):
+        raise ValueError(_OVERFLOW.format("the residuals r", "X^T r or 1^T r"))
+    return dw, float(db)
+
+
+def _raise_for(inputs: dict[str, np.ndarray | float]) -> None:
+    """Raise ValueError naming the first input that is not finite, or else the overflow."""
+    _check_finite(**inputs)
+    raise ValueError(_OVERFLOW.format(", ".join(inputs), "X @ w + b"))
+
+
+_OVERFLOW = ("{} are finite, but {} overflowed float64 (beyond "
+             f"{np.finfo(np.float64).max:.3g}); scale the inputs down")
+
+
+def _check_finite(**arrays: np.ndarray | float) -> None:
+    """Raise ValueError naming the first of the arrays that holds an inf or a nan."""
+    for name, a in arrays.items():
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} must be finite (no inf or nan)")
+
+
 def _check_X(X: np.ndarray) -> np.ndarray:
-    """Return X as a finite float array of shape (m, n), m >= 1, or raise ValueError."""
+    """Return X as a float array of shape (m, n), m >= 1, or raise ValueError."""
     X = np.asarray(X, dtype=np.float64)     # no copy of a float64 array
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (m, n), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError("at least one example is needed, got m = 0")
-    if not np.isfinite(X).all():
-        raise ValueError("X must be finite (no inf or nan)")
     return X
 
 
 def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return X (m, n) and y (m,) as float arrays, or raise ValueError naming the problem."""
+    """Return X (m, n) and y (m,) as float arrays, or raise ValueError naming the problem.
+
+    Their finiteness is left to _check_product, or to _check_finite_data.
+    """
     X, y = _check_X(X), np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D array of shape (m,), got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows (examples) but y has {y.shape[0]} entries")
-    if not np.isfinite(y).all():
-        raise ValueError("y must be finite (no inf or nan)")
+    return X, y
+
+
+def _check_finite_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_check_data, and a scan of X and y for inf and nan."""
+    X, y = _check_data(X, y)
+    _check_finite(X=X, y=y)
     return X, y
 
 
@@ -159,7 +207,7 @@ def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:
         raise ValueError(f"x_i must be a 1-D array of shape (n,), got shape {np.shape(x_i)}")
     if np.ndim(y_i) != 0:
         raise ValueError(f"y_i must be a scalar, got shape {np.shape(y_i)}")
-    X, y = _check_data(np.reshape(x_i, (1, -1)), np.reshape(y_i, (1,)))
+    X, y = _check_finite_data(np.reshape(x_i, (1, -1)), np.reshape(y_i, (1,)))
     return X[0], float(y[0])
 
 
@@ -168,9 +216,14 @@ def _check_params(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, f
     w = np.asarray(w, dtype=np.float64)
     if w.shape != (X.shape[1],):
         raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
-    if np.ndim(b) != 0:
+    if not _is_scalar(b):
         raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
     return w, float(b)
+
+
+def _is_scalar(b: object) -> bool:
+    """np.ndim(b) == 0, answered without making an array for a plain number."""
+    return isinstance(b, (float, int, np.floating, np.integer)) or np.ndim(b) == 0
 
 
 def _check_step(w: np.ndarray, dw: np.ndarray, lr: float, b: float,

@@ -30,6 +30,7 @@ def forward(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np.ndar
     """Logits z (m,) and probabilities a (m,) of the model: eq. (3)."""
     X, w, b = _check_model(X, w, b)
     z = X @ w + b                # (m, n) @ (n,) -> (m,)
+    _check_product(z, X=X, w=w, b=b)   # any nan or inf in them would be in z
     a = stable_sigmoid(z)        # elementwise, (m,)
     return z, a
 # --8<-- [end:forward]
@@ -99,7 +100,10 @@ def example_gradient(x_i: np.ndarray, y_i: float, w: np.ndarray,
 def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
              b: float) -> tuple[np.ndarray, float]:
     """Data-set gradient in matrix form: eq. (10)."""
-    z, a = forward(X, w, b)
+    X, w, b = _check_model(X, w, b)
+    z = X @ w + b                # the forward pass of eq. (3), inputs checked once
+    _check_product(z, X=X, w=w, b=b)
+    a = stable_sigmoid(z)
     y = _check_labels(y, z.size)
     m = z.size
     dw = (X.T @ (a - y)) / m     # (n, m) @ (m,) -> (n,), the shape of w
@@ -166,6 +170,21 @@ def _check_finite(a: np.ndarray, name: str) -> np.ndarray:
     return a
 
 
+# X is not scanned for inf and nan: a nan or inf anywhere in X, w or b makes z = X @ w + b
+# non-finite (nan * 0 is nan, inf * 0 is nan, inf * x is inf), so checking those m numbers
+# costs no extra pass over X. Only when z is not finite are the inputs scanned, to name the
+# one at fault.
+
+
+def _check_product(z: np.ndarray, **inputs: np.ndarray | float) -> None:
+    """Return if z, computed from the inputs, is finite; otherwise raise ValueError."""
+    if not np.isfinite(z).all():
+        for name, value in inputs.items():
+            _check_finite(value, name)
+        raise ValueError(f"{', '.join(inputs)} are finite, but z = X @ w + b overflowed "
+                         f"float64 (beyond {np.finfo(np.float64).max:.3g}); scale X down")
+
+
 def _check_labels(y: np.ndarray, m: int | None = None) -> np.ndarray:
     """Return y as a float vector of 0s and 1s (of length m if given), or raise ValueError."""
     y = np.asarray(y, dtype=np.float64)
@@ -200,17 +219,18 @@ def _check_logits(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _check_model(X: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray, float]:
-    X, w = _check_finite(X, "X"), _check_finite(w, "w")
+    """Return X (m, n), w (n,) and b as float arrays and a float, or raise ValueError.
+
+    Their finiteness is left to _check_product, after the model has used them.
+    """
+    X, w = np.asarray(X, dtype=np.float64), np.asarray(w, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
     if w.shape != (X.shape[1],):
         raise ValueError(f"w must have shape ({X.shape[1]},) to match X, got shape {w.shape}")
-    if np.ndim(b) != 0:
+    if not (isinstance(b, (float, int, np.floating, np.integer)) or np.ndim(b) == 0):
         raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    b = float(np.asarray(b, dtype=np.float64))   # a plain float: its test costs no array
-    if not np.isfinite(b):
-        raise ValueError("b must be finite (no inf or nan)")
-    return X, w, b
+    return X, w, float(b)
 
 
 def _check_example(x_i: np.ndarray, y_i: float) -> tuple[np.ndarray, float]:

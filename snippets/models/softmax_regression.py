@@ -89,6 +89,7 @@ def forward(X: np.ndarray, W: np.ndarray,
     """Logits Z (m, C) and probabilities Y_hat (m, C), one example per row: eq. (8)."""
     X, W, b = _check_model(X, W, b)
     Z = X @ W + b                # (m, n) @ (n, C) + (C,) broadcast over the m rows
+    _check_product(Z, X)         # a nan or inf anywhere in X would be in Z
     return Z, softmax(Z)
 # --8<-- [end:forward]
 
@@ -125,6 +126,7 @@ def gradient(X: np.ndarray, y: np.ndarray, W: np.ndarray,
     """Data-set gradient with respect to W and b in matrix form: eq. (11)."""
     X, W, b = _check_model(X, W, b)
     Z = X @ W + b                    # the forward pass of eq. (8), inputs checked once
+    _check_product(Z, X)             # a nan or inf anywhere in X would be in Z
     Y_hat = softmax(Z)
     m, C = Z.shape
     Y = _check_targets(y, m, C)
@@ -252,7 +254,11 @@ def _check_targets(y: np.ndarray, m: int, C: int) -> np.ndarray:
 
 
 def _check_model(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
-    X, W, b = _check_finite(X, "X"), _check_finite(W, "W"), _check_finite(b, "b")
+    """Return X (m, n), W (n, C) and b (C,) as float arrays, W and b finite, or raise.
+
+    X is not scanned here: _check_product checks Z = X @ W + b instead.
+    """
+    X, W, b = _as_real(X, "X"), _check_finite(W, "W"), _check_finite(b, "b")
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be a 2-D array of shape (m, n) with m >= 1, got shape {X.shape}")
     if W.ndim != 2 or W.shape[0] != X.shape[1] or W.shape[1] == 0:
@@ -261,6 +267,19 @@ def _check_model(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},) = (C,), got shape {b.shape}")
     return X, W, b
+
+
+# A nan or inf anywhere in X makes its row of Z = X @ W + b non-finite (nan * 0 is nan,
+# inf * 0 is nan, inf * x is inf), so checking the m * C logits proves X finite with no
+# extra pass over X. Only when they are not is X scanned, to say which input is at fault.
+
+
+def _check_product(Z: np.ndarray, X: np.ndarray) -> None:
+    """Return if the logits Z, computed from X and the finite W and b, are finite; else raise."""
+    if not np.isfinite(Z).all():
+        _check_finite(X, "X")
+        raise ValueError(f"X, W and b are finite, but Z = X @ W + b overflowed float64 "
+                         f"(beyond {np.finfo(np.float64).max:.3g}); scale X down")
 
 
 def _check_two_classes(W: np.ndarray, b: np.ndarray) -> None:

@@ -111,6 +111,7 @@ def forward(X: Array, params: Params, activation: str = "relu",
     for layer in range(1, L + 1):          # layer is the l of eq. (2)
         W, b = params[layer - 1]
         Z.append(A[layer - 1] @ W + b)     # (m, n_{l-1}) @ (n_{l-1}, n_l) + 1 b^T
+        _check_product(Z[layer], layer, X)  # a nan or inf in X would be in Z^(1)
         A.append(g(Z[layer]) if layer < L else output_activation(Z[layer], output))
     return Z, A
 # --8<-- [end:forward]
@@ -220,6 +221,7 @@ def layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
     A_prev, Delta = _check_layer_gradient(A_prev, Delta)
     dW = A_prev.T @ Delta                   # (n_{l-1}, m) @ (m, n_l); no 1/m here:
     db = Delta.T @ np.ones(Delta.shape[0])  # (n_l, m) @ (m,)      Delta carries it
+    _check_layer_products(dW, db, A_prev, Delta)   # nan or inf in them would be here
     return dW, db
 # --8<-- [end:layer]
 
@@ -362,9 +364,7 @@ def _check_network(X: Array, params: Params, activation: str,
     n0 = params[0][0].shape[0]
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n0:
         raise ValueError(f"X must have shape (m, {n0}) with m >= 1, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("X must be finite (no inf or nan)")
-    return X, params
+    return X, params             # X is not scanned: _check_product checks Z^(1) instead
 
 
 def _check_one_example(x: Array, params: Params, activation: str,
@@ -373,7 +373,10 @@ def _check_one_example(x: Array, params: Params, activation: str,
     x = _as_real(x, "x")
     if x.ndim != 1:
         raise ValueError(f"x must be a 1-D array of shape (n_0,), got shape {x.shape}")
-    return _check_network(x[np.newaxis, :], params, activation, output)
+    X, params = _check_network(x[np.newaxis, :], params, activation, output)
+    if not np.isfinite(x).all():             # n_0 numbers: scanned directly
+        raise ValueError("X must be finite (no inf or nan)")
+    return X, params
 
 
 def _check_example(x: Array, y: Array, params: Params, activation: str,
@@ -417,17 +420,22 @@ def _check_targets(Y: Array, m: int, C: int, output: str) -> Array:
     return Y
 
 
-def _check_logits(Z: Array, name: str = "Z") -> Array:
-    """Return Z as a finite float array with at least one axis, the last of length >= 1."""
-    Z = _check_finite(Z, name)
+def _check_logits(Z: Array, name: str = "Z", finite: bool = True) -> Array:
+    """Return Z as a float array with at least one axis, the last of length >= 1.
+
+    Z must be finite, unless finite is False: then its finiteness is left to the caller.
+    """
+    Z = _check_finite(Z, name) if finite else _as_real(Z, name)
     if Z.ndim == 0 or Z.shape[-1] == 0:
         raise ValueError(f"{name} must have shape (..., n_L) with n_L >= 1, got shape {Z.shape}")
     return Z
 
 
 def _check_output_activation(Z: Array, output: str) -> Array:
+    """Check the output and the shape of Z; finiteness too for the identity output only,
+    as softmax and sigmoid check their own input."""
     _check_output(output)
-    return _check_logits(Z)
+    return _check_logits(Z, finite=output == "identity")
 
 
 def _check_output_logits(Z_L: Array) -> Array:
@@ -456,8 +464,47 @@ def _check_example_layer(a_prev: Array, delta: Array) -> tuple[Array, Array]:
     return a_prev, delta
 
 
+# A nan or inf anywhere in X makes its row of Z^(1) = X W^(1) + 1 b^T non-finite (nan * 0 is
+# nan, inf * 0 is nan, inf * x is inf), and one in A_prev or Delta makes a row or a column
+# of dW = A_prev^T Delta, or db, non-finite. So the products are checked, m * n_1 and
+# n_{l-1} * n_l numbers, rather than X, A_prev and Delta: no extra pass over X. Only when a
+# product is not finite are its inputs scanned, to name the one at fault.
+
+
+def _overflow(what: str, inputs: str) -> ValueError:
+    return ValueError(f"{inputs} are finite, but {what} overflowed float64 (beyond "
+                      f"{np.finfo(np.float64).max:.3g}); scale the inputs down")
+
+
+def _check_product(Z_l: Array, layer: int, X: Array) -> None:
+    """Return if the pre-activations Z^(l) are finite; otherwise raise ValueError.
+
+    The layers were checked finite by _check_params, so if Z^(1) is not, X is at fault.
+    """
+    if not np.isfinite(Z_l).all():
+        if layer == 1:
+            _check_finite(X, "X")
+        raise _overflow(f"Z^({layer})", "X and the layers")
+
+
+def _check_layer_products(dW: Array, db: Array, A_prev: Array, Delta: Array) -> None:
+    """Return if dW and db are finite; otherwise raise ValueError naming the input at fault.
+
+    With n_{l-1} >= 1, any nan or inf in Delta reaches a column of dW as well as db: dW
+    is enough to look at.
+    """
+    if not np.isfinite(dW).all():
+        _check_finite(A_prev, "A_prev")
+        _check_finite(Delta, "Delta")
+        raise _overflow("dW = A_prev^T Delta", "A_prev and Delta")
+
+
 def _check_layer_gradient(A_prev: Array, Delta: Array) -> tuple[Array, Array]:
-    A_prev, Delta = _check_finite(A_prev, "A_prev"), _check_finite(Delta, "Delta")
+    """Return A_prev and Delta as float arrays with the same m rows, or raise ValueError.
+
+    Their finiteness is left to _check_layer_products.
+    """
+    A_prev, Delta = _as_real(A_prev, "A_prev"), _as_real(Delta, "Delta")
     if (A_prev.ndim != 2 or Delta.ndim != 2 or A_prev.shape[0] != Delta.shape[0]
             or A_prev.shape[0] == 0 or 0 in A_prev.shape + Delta.shape):
         raise ValueError(f"A_prev and Delta need the same m rows: shapes (m, n_{{l-1}}) and "

@@ -20,7 +20,15 @@ from snippets.models.linear_regression import (
     predict,
 )
 
-from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from checks import (
+    EXACT_ATOL,
+    EXACT_RTOL,
+    NON_FINITE,
+    POSITIONS,
+    FiniteScans,
+    assert_gradient,
+    with_value_at,
+)
 from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
@@ -223,6 +231,70 @@ def test_the_checks_do_not_copy_a_float64_input(rng):
     X, y = rng.normal(size=(4, 3)), rng.normal(size=4)
     X_checked, y_checked = linear_regression._check_data(X, y)
     assert X_checked is X and y_checked is y
+
+
+# --- Inputs that are not finite, found from what is computed of them ----------------------
+
+#: The functions that take the whole of X, called as f(X, y, w, b).
+BATCH = {
+    "predict": lambda X, y, w, b: predict(X, w, b),
+    "gradient": gradient,
+    "half_mse_gradient": half_mse_gradient,
+}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul:RuntimeWarning")
+@pytest.mark.parametrize("name", BATCH)
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("zero_w", [True, False], ids=["w=0", "random-w"])
+def test_a_nan_or_inf_anywhere_in_X_is_named(rng, name, value, position, zero_w):
+    # inf * 0 is nan: with w = 0 the bad entry still reaches X @ w (and NumPy may warn).
+    X, y, w, b = make_problem(rng, 7, 5)
+    w = np.zeros(5) if zero_w else w
+    with pytest.raises(ValueError, match=r"^X must be finite"):
+        BATCH[name](with_value_at(X, position, value), y, w, b)
+
+
+@pytest.mark.parametrize("name", ["gradient", "half_mse_gradient"])
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("bad", ["y", "w", "b"])
+def test_a_nan_or_inf_in_y_w_or_b_is_named(rng, name, value, bad):
+    X, y, w, b = make_problem(rng, 7, 5)
+    inputs = {"X": X, "y": y, "w": w, "b": b}
+    inputs[bad] = value if bad == "b" else with_value_at(inputs[bad], "middle", value)
+    with pytest.raises(ValueError, match=rf"^{bad} must be finite"):
+        BATCH[name](**inputs)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("w_scale", [1e-300, 1e-8, 1.0, 1e10])
+def test_huge_finite_X_gives_the_exact_gradient_or_a_clear_error(w_scale):
+    # X = 1e300 everywhere, w = w_scale everywhere, b = 0, y = 0: every residual is
+    # r = n * 1e300 * w_scale, so dw_j = (2/m) * m * 1e300 * r and db = 2 r.
+    m, n = 4, 3
+    X, y, w = np.full((m, n), 1e300), np.zeros(m), np.full(n, w_scale)
+    r = n * (1e300 * w_scale)
+    if not np.isfinite(r):
+        with pytest.raises(ValueError, match=r"X, y, w, b are finite.*overflowed float64"):
+            gradient(X, y, w, 0.0)
+    elif not np.isfinite(2e300 * r):
+        with pytest.raises(ValueError, match=r"the residuals r are finite.*overflowed"):
+            gradient(X, y, w, 0.0)
+    else:
+        dw, db = gradient(X, y, w, 0.0)
+        np.testing.assert_allclose(dw, np.full(n, 2e300 * r), rtol=EXACT_RTOL)
+        assert db == pytest.approx(2 * r, rel=EXACT_RTOL)
+
+
+def test_finite_X_is_not_scanned_but_what_is_computed_from_it_is(rng, monkeypatch):
+    X, y, w, b = make_problem(rng, 50, 7)
+    scans = FiniteScans()
+    monkeypatch.setattr(linear_regression, "np", scans)
+    dw, db = gradient(X, y, w, b)
+    assert (50, 7) not in scans.shapes, "a pass over the whole of X"
+    assert scans.shapes == [(50,), (7,)], "the m residuals and the n entries of dw"
+    np.testing.assert_allclose(dw, 2 / 50 * X.T @ (X @ w + b - y), rtol=EXACT_RTOL)
 
 
 # --- The displayed formulas, read from the page and checked part by part -----------------

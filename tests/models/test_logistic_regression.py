@@ -24,7 +24,15 @@ from snippets.models.logistic_regression import (
     stable_sigmoid,
 )
 
-from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from checks import (
+    EXACT_ATOL,
+    EXACT_RTOL,
+    NON_FINITE,
+    POSITIONS,
+    FiniteScans,
+    assert_gradient,
+    with_value_at,
+)
 from formulas import Case, formula_test
 
 SHAPES = [(1, 1), (1, 4), (6, 1), (30, 5)]
@@ -308,6 +316,61 @@ def test_labels_are_exactly_0_or_1(labels, valid):
 def test_the_checks_do_not_copy_a_float64_input(rng):
     X = rng.normal(size=(4, 3))
     assert logistic_regression._check_finite(X, "X") is X
+
+
+# --- Inputs that are not finite, found from what is computed of them ----------------------
+
+#: The functions that take the whole of X, called as f(X, y, w, b).
+BATCH = {"forward": lambda X, y, w, b: forward(X, w, b), "gradient": gradient}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul:RuntimeWarning")
+@pytest.mark.parametrize("name", BATCH)
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("zero_w", [True, False], ids=["w=0", "random-w"])
+def test_a_nan_or_inf_anywhere_in_X_is_named(rng, name, value, position, zero_w):
+    # inf * 0 is nan: with w = 0 the bad entry still reaches z = X @ w + b.
+    X, y, w, b = make_problem(rng, 7, 5)
+    w = np.zeros(5) if zero_w else w
+    with pytest.raises(ValueError, match=r"^X must be finite"):
+        BATCH[name](with_value_at(X, position, value), y, w, b)
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_a_nan_or_inf_in_w_is_named(rng, value):
+    X, y, w, b = make_problem(rng, 7, 5)
+    with pytest.raises(ValueError, match=r"^w must be finite"):
+        gradient(X, y, with_value_at(w, "middle", value), b)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("w_scale", [1e-300, 1e-8, 1e10])
+def test_huge_finite_X_gives_the_exact_gradient_or_a_clear_error(w_scale):
+    # X = 1e300 everywhere, w = w_scale everywhere, b = 0, y = 0: every logit is
+    # z = n * 1e300 * w_scale, a = sigmoid(z), so dw_j = 1e300 * a and db = a.
+    m, n = 4, 3
+    X, y, w = np.full((m, n), 1e300), np.zeros(m), np.full(n, w_scale)
+    z = n * (1e300 * w_scale)
+    if np.isfinite(z):
+        a = 1.0 / (1.0 + np.exp(-z))
+        dw, db = gradient(X, y, w, 0.0)
+        np.testing.assert_allclose(dw, np.full(n, 1e300 * a), rtol=EXACT_RTOL)
+        assert db == pytest.approx(a, rel=EXACT_RTOL)
+    else:
+        with pytest.raises(ValueError, match=r"X, w, b are finite.*overflowed float64"):
+            gradient(X, y, w, 0.0)
+
+
+def test_finite_X_is_not_scanned_but_z_is_checked(rng, monkeypatch):
+    X, y, w, b = make_problem(rng, 50, 7)
+    scans = FiniteScans()
+    monkeypatch.setattr(logistic_regression, "np", scans)
+    dw, _ = gradient(X, y, w, b)
+    assert (50, 7) not in scans.shapes, "a pass over the whole of X"
+    assert (50,) in scans.shapes, "the m logits are checked"
+    a = 1.0 / (1.0 + np.exp(-(X @ w + b)))
+    np.testing.assert_allclose(dw, X.T @ (a - y) / 50, rtol=EXACT_RTOL)
 
 
 # --- The displayed formulas, read from the page and checked part by part -----------------

@@ -25,7 +25,15 @@ from snippets.models.softmax_regression import (
     targets,
 )
 
-from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from checks import (
+    EXACT_ATOL,
+    EXACT_RTOL,
+    NON_FINITE,
+    POSITIONS,
+    FiniteScans,
+    assert_gradient,
+    with_value_at,
+)
 from formulas import Case, FnValue, formula_test
 
 #: (m, n, C), with a single example, a single feature and a single... pair of classes.
@@ -330,6 +338,58 @@ def test_integer_and_float32_inputs_give_the_float64_gradient(rng):
         for got, want in zip(gradient(X_other, y, W.astype(np.float32), b), expected, strict=True):
             assert got.dtype == np.float64
             np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+# --- Inputs that are not finite, found from what is computed of them ----------------------
+
+#: The functions that take the whole of X, called as f(X, y, W, b).
+BATCH = {"forward": lambda X, y, W, b: forward(X, W, b), "loss": loss, "gradient": gradient}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul:RuntimeWarning")
+@pytest.mark.parametrize("name", BATCH)
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("zero_W", [True, False], ids=["W=0", "random-W"])
+def test_a_nan_or_inf_anywhere_in_X_is_named(rng, name, value, position, zero_W):
+    # inf * 0 is nan: with W = 0 the bad entry still reaches Z = X @ W + b.
+    X, y, W, b = make_problem(rng, 7, 5, 3)
+    W = np.zeros_like(W) if zero_W else W
+    with pytest.raises(ValueError, match=r"^X must be finite"):
+        BATCH[name](with_value_at(X, position, value), y, W, b)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("W_scale", [1e-300, 1e-8, 1e10])
+def test_huge_finite_X_gives_the_exact_gradient_or_a_clear_error(W_scale):
+    # X = 1e300 everywhere, W = W_scale times [[1, 0], ...]: every row of Z is
+    # (n * 1e300 * W_scale, 0), so Y_hat rows are (p, 1 - p) with p = sigmoid(z).
+    m, n = 4, 3
+    X, y = np.full((m, n), 1e300), np.zeros(m, dtype=int)
+    W, b = np.column_stack([np.full(n, W_scale), np.zeros(n)]), np.zeros(2)
+    z = n * (1e300 * W_scale)
+    if np.isfinite(z):
+        p = 1.0 / (1.0 + np.exp(-z))
+        dW, db = gradient(X, y, W, b)
+        np.testing.assert_allclose(dW, np.full((n, 2), 1e300) * [p - 1.0, 1.0 - p],
+                                   rtol=1e-9)   # 1 - p loses digits when p is near 1
+        np.testing.assert_allclose(db, [p - 1.0, 1.0 - p], rtol=1e-9)
+    else:
+        with pytest.raises(ValueError, match=r"X, W and b are finite.*overflowed float64"):
+            gradient(X, y, W, b)
+
+
+def test_finite_X_is_not_scanned_but_Z_is_checked(rng, monkeypatch):
+    X, y, W, b = make_problem(rng, 50, 7, 3)
+    scans = FiniteScans()
+    monkeypatch.setattr(softmax_regression, "np", scans)
+    dW, db = gradient(X, y, W, b)
+    assert (50, 7) not in scans.shapes, "a pass over the whole of X"
+    assert (50, 3) in scans.shapes, "the m x C logits are checked"
+    E = np.exp(X @ W + b)
+    R = E / E.sum(axis=1, keepdims=True) - np.eye(3)[y]     # Y_hat - Y
+    np.testing.assert_allclose(dW, X.T @ R / 50, rtol=EXACT_RTOL, atol=EXACT_ATOL)
+    np.testing.assert_allclose(db, R.mean(axis=0), rtol=EXACT_RTOL, atol=EXACT_ATOL)
 
 
 # --- The displayed formulas, read from the page and checked part by part -----------------

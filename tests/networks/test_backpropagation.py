@@ -29,7 +29,15 @@ from snippets.networks.backpropagation import (
     worked_example,
 )
 
-from checks import EXACT_ATOL, EXACT_RTOL, assert_gradient
+from checks import (
+    EXACT_ATOL,
+    EXACT_RTOL,
+    NON_FINITE,
+    POSITIONS,
+    FiniteScans,
+    assert_gradient,
+    with_value_at,
+)
 from formulas import Case, formula_test
 
 #: Layer sizes (n_0, n_1, ..., n_L): no hidden layer, then 1, 2 and 3 hidden layers of
@@ -542,6 +550,82 @@ def test_the_checks_do_not_copy_a_float64_input(rng):
     X = rng.normal(size=(4, 3))
     assert backpropagation._check_finite(X, "X") is X
     assert backpropagation._check_finite([[1, 2]], "X").dtype == np.float64
+
+
+# --- Inputs that are not finite, found from what is computed of them ----------------------
+
+#: Called as f(X, Y, params).
+BATCH = {"forward": lambda X, Y, params: forward(X, params), "loss": loss, "backward": backward}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul:RuntimeWarning")
+@pytest.mark.parametrize("name", BATCH)
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("zero_W1", [True, False], ids=["W1=0", "random-W1"])
+def test_a_nan_or_inf_anywhere_in_X_is_named(rng, name, value, position, zero_W1):
+    # inf * 0 is nan: with W1 = 0 the bad entry still reaches Z1 = X @ W1 + b1.
+    X, Y, params = draw_problem(rng, (5, 4, 3), 7, "softmax")
+    if zero_W1:
+        params[0] = (np.zeros_like(params[0][0]), params[0][1])
+    with pytest.raises(ValueError, match=r"^X must be finite"):
+        BATCH[name](with_value_at(X, position, value), Y, params)
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_a_nan_or_inf_in_one_example_is_named(value):
+    with pytest.raises(ValueError, match=r"^X must be finite"):
+        forward_example(np.array([1.0, value]), GOOD)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul:RuntimeWarning")
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("position", POSITIONS)
+def test_a_nan_or_inf_in_A_prev_is_named(rng, value, position):
+    A_prev, Delta = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    Delta[:, 0] = 0.0           # inf * 0 is nan: the bad entry still reaches dW
+    with pytest.raises(ValueError, match=r"^A_prev must be finite"):
+        layer_gradient(with_value_at(A_prev, position, value), Delta)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_products_that_overflow_float64_raise_a_clear_error(rng):
+    X, Y, params = draw_problem(rng, (3, 4, 2), 5, "softmax")
+    W1, b1 = params[0]
+    with pytest.raises(ValueError, match=r"X and the layers are finite, but Z\^\(1\) overflowed"):
+        backward(np.full_like(X, 1e300), Y, [(np.full_like(W1, 1e10), b1), params[1]])
+    W2, b2 = params[1]
+    with pytest.raises(ValueError, match=r"but Z\^\(2\) overflowed float64"):
+        backward(X, Y, [(np.full_like(W1, 1e200), b1), (np.full_like(W2, 1e200), b2)])
+    with pytest.raises(ValueError, match=r"A_prev and Delta are finite, but dW.*overflowed"):
+        layer_gradient(np.full((3, 2), 1e300), np.full((3, 2), 1e10))
+
+
+def test_huge_finite_X_gives_the_same_gradients_as_the_scaled_problem(rng):
+    # X * 1e300 with W1 * 1e-300 gives the same Z1 up to rounding: every gradient but dW1
+    # is unchanged, and dW1 = X^T Delta1 is 1e300 times larger.
+    X, Y, params = draw_problem(rng, (3, 4, 2), 5, "softmax")
+    (W1, b1), second = params
+    huge = backward(X * 1e300, Y, [(W1 * 1e-300, b1), second], "tanh")
+    plain = backward(X, Y, params, "tanh")
+    np.testing.assert_allclose(huge[0][0], plain[0][0] * 1e300, rtol=1e-9)
+    for got, want in zip([huge[0][1], *huge[1]], [plain[0][1], *plain[1]], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_finite_X_is_not_scanned_but_Z1_is_checked(rng, monkeypatch):
+    from snippets.networks import backpropagation
+
+    X, Y, params = draw_problem(rng, (7, 4, 3), 50, "softmax")
+    expected = backward(X, Y, params)
+    scans = FiniteScans()
+    monkeypatch.setattr(backpropagation, "np", scans)
+    grads = backward(X, Y, params)
+    assert (50, 7) not in scans.shapes, "a pass over the whole of X"
+    assert (50, 4) in scans.shapes, "Z1, m x n_1 numbers, is checked"
+    for (dW, db), (dW_e, db_e) in zip(grads, expected, strict=True):
+        np.testing.assert_array_equal(dW, dW_e)
+        np.testing.assert_array_equal(db, db_e)
 
 
 # --- The displayed formulas, read from the page and checked part by part -----------------
