@@ -15,8 +15,8 @@ bookmark is added, and the pages are labelled i, ii, ... then 1, 2, ..., so that
 page box shows the numbers printed on the pages and in the contents.
 
 With --cache DIR the PDF is also stored there, under a key made of everything the print
-depends on: the HTML of the book as sent to the browser, every file it can load (the site's
-assets and images), this script and the browser's version. When nothing of that changed,
+depends on: every file of the built site (the pages the book is made of, and the assets and
+images it loads), the nav in mkdocs.yml, this script and the browser's version. When nothing of that changed,
 the stored PDF is copied instead of printed again; a clean clone has no cache and prints.
 
 Nothing is fetched from the network: the site is served on 127.0.0.1 for the print, and any
@@ -442,12 +442,14 @@ def first_bookmark(writer, item) -> None:
     root[NameObject("/First")] = item
 
 
-def cache_key(site: Path, html_text: str, browser_version: str) -> str:
-    """A digest of everything the printed PDF depends on (see the module's docstring)."""
+def cache_key(site: Path, config_file: Path, browser_version: str) -> str:
+    """A digest of everything the printed PDF depends on: every file of the built site (its
+    pages, assets and images; not the sitemap, which holds the build's date), the nav and
+    titles in mkdocs.yml, this script, and the browser's version."""
     digest = hashlib.sha256()
-    for part in (Path(__file__).read_bytes(), browser_version.encode(), html_text.encode()):
+    for part in (Path(__file__).read_bytes(), config_file.read_bytes(), browser_version.encode()):
         digest.update(hashlib.sha256(part).digest())
-    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix != ".html"
+    for path in sorted(p for p in site.rglob("*") if p.is_file()
                        and not p.name.startswith("sitemap") and p.name != PDF_NAME):
         digest.update(str(path.relative_to(site)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -492,8 +494,6 @@ def build(site: Path, output: Path, config_file: Path = ROOT / "mkdocs.yml",
 
     start = time.perf_counter()
     chapters, name, description = nav_chapters(config_file)
-    book = book_body(site, chapters, name)
-    body_html = document(book.head, book.body)
     handler = functools.partial(_Handler, directory=str(site))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -504,13 +504,14 @@ def build(site: Path, output: Path, config_file: Path = ROOT / "mkdocs.yml",
             browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, timeout=60_000)
             try:
                 if cache is not None:
-                    key = cache_key(site, body_html, browser.version)
+                    key = cache_key(site, config_file, browser.version)
                     found = from_cache(cache, key, output)
                     if found is not None:
                         return found
+                book = book_body(site, chapters, name)
                 body = output.with_name(output.stem + ".body.pdf")
                 front = output.with_name(output.stem + ".front.pdf")
-                _Handler.book = body_html.encode("utf-8")
+                _Handler.book = document(book.head, book.body).encode("utf-8")
                 scaled = print_pdf(browser, base, body, numbered=True)
                 starts = start_pages(body, book, chapters)
                 pages = {anchor: index + 1 for anchor, index in starts.items()}

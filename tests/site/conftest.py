@@ -13,6 +13,7 @@ worker only.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -42,6 +43,25 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def site_port() -> int:
+    """The port the site is built for and served on: one derived from the checkout's path,
+    the same in every run, or any free port if that one is taken.
+
+    The address is written into the built pages (their canonical links, the sitemap), so a
+    fixed one keeps the pages byte-identical from run to run while their sources do not
+    change; the PDF and browser checks reuse what they found for unchanged files.
+    """
+    port = 20_000 + int.from_bytes(hashlib.sha256(str(ROOT).encode()).digest()[:4], "big") % 20_000
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the test's server does: a port the previous run's server left in TIME_WAIT is free.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
 
 
 #: Seconds a build may take before the site tests give up waiting for it.
@@ -83,7 +103,7 @@ def start_build(shared: Path) -> None:
         if started.exists():
             return
         started.touch()
-        base_url = f"http://127.0.0.1:{free_port()}/"
+        base_url = f"http://127.0.0.1:{site_port()}/"
         proc = subprocess.Popen(
             [sys.executable, "-c", BUILDER, str(ROOT), str(shared / "built-site"),
              str(shared / "built-site.json"), base_url, str(BUILD_TIMEOUT)],

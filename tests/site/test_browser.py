@@ -10,6 +10,14 @@ Chromium comes from the system (Debian's chromium package; `make test` installs 
 can). Playwright only drives it and never downloads a browser of its own. The pages are
 checked a few at a time, each in its own browser context (its own cookies, storage and
 request log), since a page spends most of its time waiting for its scripts.
+
+A page that passed a per-page check is recorded in .cache/browser/ under a key of all its
+outcome depends on: the page's HTML, every other file of the built site it could load (the
+theme's scripts and styles, the fonts, the search index, the sitemap the instant navigation
+reads, the images), this file, and the
+versions of Chromium and Playwright. A later run opens only the pages whose key is not
+recorded, so a page is checked again as soon as anything it loads changes; a failure is
+never recorded, and a clean clone has no records and opens every page.
 """
 
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -146,6 +155,64 @@ class Reader:
         await self.context.close()
 
 
+class Passed:
+    """The pages that passed one per-page check, by a key of everything its outcome depends on.
+
+    The keys of a check live in .cache/browser/<check>/, one empty file each; recording a
+    run's passes removes the keys of earlier versions of the site.
+    """
+
+    def __init__(self, check: str, site: Path, browser_version: str, cache: Path | None = None):
+        from importlib.metadata import version
+
+        from pages import ROOT
+
+        self.site, self.folder = site, (cache or ROOT / ".cache" / "browser") / check
+        digest = hashlib.sha256()
+        for part in (Path(__file__).read_bytes(), browser_version.encode(),
+                     version("playwright").encode()):
+            digest.update(hashlib.sha256(part).digest())
+        for path in sorted(site.rglob("*")):
+            if path.is_file() and path.suffix != ".html":
+                digest.update(path.relative_to(site).as_posix().encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+        self.base = digest
+
+    def key(self, rel: str, expected: object) -> str:
+        """The key of page rel (its URL in the site) when the check expects `expected` of it."""
+        digest = self.base.copy()
+        digest.update(rel.encode() + b"\0" + repr(expected).encode() + b"\0")
+        digest.update((self.site / rel / "index.html").read_bytes())
+        return digest.hexdigest()
+
+    def to_check(self, pages: dict[str, object]) -> list[str]:
+        """The pages (rel -> what the check expects of it) that have not passed as they are."""
+        return [rel for rel, expected in pages.items()
+                if not (self.folder / self.key(rel, expected)).is_file()]
+
+    def record(self, pages: dict[str, object], failed: set[str]) -> None:
+        """Record the pages that passed; forget the keys of pages as they no longer are."""
+        keys = {rel: self.key(rel, expected) for rel, expected in pages.items()}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.iterdir():
+            if old.name not in keys.values():
+                old.unlink(missing_ok=True)
+        for rel, key in keys.items():
+            if rel not in failed:
+                (self.folder / key).touch()
+
+
+async def browser_version(executable: str) -> str:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await launch(p, executable)
+        try:
+            return browser.version
+        finally:
+            await browser.close()
+
+
 def site_pages(site: Path) -> list[str]:
     pages = [p.relative_to(site).as_posix() for p in site.rglob("index.html")]
     return sorted(p[: -len("index.html")] for p in pages)
@@ -209,7 +276,7 @@ async def page_problems(browser, base_url: str, rel: str, expect_math: bool) -> 
 
 
 async def every_page_problems(executable: str, base_url: str, pages: list[str],
-                              math_pages: set[str]) -> list[str]:
+                              math_pages: set[str]) -> dict[str, list[str]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -224,7 +291,20 @@ async def every_page_problems(executable: str, base_url: str, pages: list[str],
             results = await asyncio.gather(*(one(rel) for rel in pages))
         finally:
             await browser.close()
-    return [problem for problems in results for problem in problems]
+    return dict(zip(pages, results, strict=True))
+
+
+def check_pages(check: str, site: Path, chromium: str, pages: dict[str, object],
+                run) -> None:
+    """Run check over the pages not recorded as passed, record the passes, fail on problems.
+
+    run(pages) returns each page's problems, an empty list for a page that passed.
+    """
+    passed = Passed(check, site, asyncio.run(browser_version(chromium)))
+    found = run(passed.to_check(pages))
+    passed.record(pages, failed={rel for rel, problems in found.items() if problems})
+    problems = [problem for page_problems in found.values() for problem in page_problems]
+    assert not problems, "\n".join(problems)
 
 
 def test_every_page_renders_its_math_with_no_error_and_no_remote_request(built_site, server,
@@ -232,8 +312,9 @@ def test_every_page_renders_its_math_with_no_error_and_no_remote_request(built_s
     math_pages = pages_with_math(built_site.path)
     pages = site_pages(built_site.path)
     assert len(pages) >= 6
-    problems = asyncio.run(every_page_problems(chromium, server, pages, math_pages))
-    assert not problems, "\n".join(problems)
+    check_pages("scripts-on", built_site.path, chromium,
+                {rel: rel in math_pages for rel in pages},
+                lambda todo: asyncio.run(every_page_problems(chromium, server, todo, math_pages)))
 
 
 async def instant_navigation(executable: str, base_url: str) -> None:
@@ -269,7 +350,8 @@ def test_math_renders_again_after_instant_navigation(built_site, server, chromiu
 
 
 async def javascript_off_problems(executable: str, base_url: str, pages: list[str],
-                                  math_pages: set[str], expected: dict[str, int]) -> list[str]:
+                                  math_pages: set[str], expected: dict[str, int]
+                                  ) -> dict[str, list[str]]:
     """Every page opened with JavaScript off: each display formula of its source typeset."""
     from playwright.async_api import async_playwright
 
@@ -304,7 +386,7 @@ async def javascript_off_problems(executable: str, base_url: str, pages: list[st
             results = await asyncio.gather(*(one(rel) for rel in pages))
         finally:
             await browser.close()
-    return [problem for problems in results for problem in problems]
+    return dict(zip(pages, results, strict=True))
 
 
 def test_every_formula_is_typeset_with_javascript_off(built_site, server, chromium):
@@ -312,8 +394,10 @@ def test_every_formula_is_typeset_with_javascript_off(built_site, server, chromi
     expected = display_formulas(built_site.path)
     pages = site_pages(built_site.path)
     assert set(expected) <= set(pages), f"pages not built: {sorted(set(expected) - set(pages))}"
-    problems = asyncio.run(javascript_off_problems(chromium, server, pages, math_pages, expected))
-    assert not problems, "\n".join(problems)
+    check_pages("scripts-off", built_site.path, chromium,
+                {rel: (rel in math_pages, expected.get(rel, 0)) for rel in pages},
+                lambda todo: asyncio.run(javascript_off_problems(chromium, server, todo,
+                                                                 math_pages, expected)))
 
 
 async def search_for(executable: str, base_url: str, word: str) -> tuple[list[str], list[str]]:
@@ -354,3 +438,37 @@ def test_search_finds_a_word_found_only_inside_formulas(built_site, server, chro
     assert any(urlsplit(h).path.endswith("/" + url) for h in hrefs), (
         f"a search for {word} found {hrefs}")
     assert not errors, f"console errors: {errors}"
+
+
+def test_a_page_is_checked_again_when_it_or_anything_it_loads_changes(tmp_path):
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    for rel in ["", "a/", "b/"]:
+        (site / rel).mkdir(parents=True, exist_ok=True)
+        (site / rel / "index.html").write_text(f"<p>{rel}</p>", encoding="utf-8")
+    (site / "assets").mkdir()
+    (site / "assets" / "theme.js").write_text("let x = 1;", encoding="utf-8")
+    pages = {"": False, "a/": True, "b/": True}
+
+    def passed(version="1.0"):
+        return Passed("check", site, version, cache)
+
+    assert passed().to_check(pages) == ["", "a/", "b/"]         # nothing recorded yet
+    passed().record(pages, failed={"b/"})
+    assert passed().to_check(pages) == ["b/"]                   # a failure is not recorded
+    passed().record(pages, failed=set())
+    assert passed().to_check(pages) == []
+    assert passed("2.0").to_check(pages) == ["", "a/", "b/"]    # another browser
+    assert passed().to_check({**pages, "a/": False}) == ["a/"]  # another expectation
+    (site / "a" / "index.html").write_text("<p>a, edited</p>", encoding="utf-8")
+    assert passed().to_check(pages) == ["a/"]                   # the page itself
+    passed().record(pages, failed=set())
+    assert len(list((cache / "check").iterdir())) == 3          # the old key of a/ is gone
+    (site / "assets" / "theme.js").write_text("let x = 2;", encoding="utf-8")
+    assert passed().to_check(pages) == ["", "a/", "b/"]         # a file every page loads
+    (site / "assets" / "theme.js").write_text("let x = 1;", encoding="utf-8")
+    assert passed().to_check(pages) == []
+    (site / "c").mkdir()
+    (site / "c" / "index.html").write_text("<p>c</p>", encoding="utf-8")
+    assert passed().to_check(pages) == []                       # another page is not loaded
+    (site / "sitemap.xml").write_text("<urlset/>", encoding="utf-8")
+    assert passed().to_check(pages) == ["", "a/", "b/"]         # the sitemap is

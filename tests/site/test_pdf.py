@@ -13,6 +13,7 @@ run checks the PDF that run printed, with every assertion below; a clean clone p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -81,6 +82,30 @@ def page_text(page) -> tuple[str, str]:
     return page.extract_text(visitor_text=visit), "".join(footer)
 
 
+def page_texts(pdf: Path, reader) -> list[tuple[str, str]]:
+    """page_text() of every page, kept in .cache/pdf/ by the digest of the PDF's bytes, of
+    this file (which reads them) and of pypdf's version: the same PDF gives the same texts,
+    so the PDF copied from the cache is not read again page by page."""
+    import pypdf
+
+    digest = hashlib.sha256(pdf.read_bytes())
+    digest.update(Path(__file__).read_bytes() + pypdf.__version__.encode())
+    memo = ROOT / ".cache" / "pdf" / f"text-{digest.hexdigest()}.json"
+    try:
+        texts = [tuple(pair) for pair in json.loads(memo.read_text(encoding="utf-8"))]
+        if len(texts) == len(reader.pages):
+            return texts
+    except (OSError, ValueError, TypeError):
+        pass                                  # not kept yet, or unreadable: read the PDF
+    texts = [page_text(p) for p in reader.pages]
+    for old in memo.parent.glob("text-*.json"):
+        old.unlink(missing_ok=True)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.with_suffix(".tmp").write_text(json.dumps(texts), encoding="utf-8")
+    memo.with_suffix(".tmp").replace(memo)
+    return texts
+
+
 @pytest.fixture(scope="module")
 def book(built_site, tmp_path_factory) -> Book:
     from pypdf import PdfReader
@@ -109,9 +134,12 @@ def book(built_site, tmp_path_factory) -> Book:
     images = sum(1 for page in reader.pages
                  for x in (page.get("/Resources") or {}).get("/XObject", {}).values()
                  if x.get_object().get("/Subtype") == "/Image")
-    texts = [page_text(p) for p in reader.pages]
+    texts = page_texts(out, reader)
     return Book(out, [t for t, _ in texts], [f for _, f in texts], list(reader.page_labels),
                 outline, links, images, seconds)
+
+
+HEADING = re.compile(r"<h([12])\b[^>]*>(.*?)</h\1>", re.S)
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +149,17 @@ def chapters(built_site) -> list[Chapter]:
         stem = re.sub(r"\.(md|ipynb)$", "", src)
         rel = "" if stem == "index" else (stem[: -len("index")] if stem.endswith("/index") else stem + "/")
         html = built_site.path / rel / "index.html"
-        article = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select_one("article")
-        for junk in article.select("a.headerlink, a.anchor-link"):
-            junk.decompose()
-        title = article.find("h1").get_text(" ", strip=True)
-        sections = [h.get_text(" ", strip=True) for h in article.find_all("h2")]
-        found.append(Chapter(src, html, title, sections))
+        text = html.read_text(encoding="utf-8")
+        # Only the headings are parsed: the whole page would take seconds.
+        article = text[text.index("<article"):text.rindex("</article>")]
+        headings = []
+        for level, inner in HEADING.findall(article):
+            heading = BeautifulSoup(inner, "html.parser")
+            for junk in heading.select("a.headerlink, a.anchor-link"):
+                junk.decompose()
+            headings.append((level, heading.get_text(" ", strip=True)))
+        title = next(t for level, t in headings if level == "1")
+        found.append(Chapter(src, html, title, [t for level, t in headings if level == "2"]))
     return found
 
 
