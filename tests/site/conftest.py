@@ -136,3 +136,39 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     assert outcome["returncode"] == 0, f"mkdocs build --strict failed:\n{outcome['log']}"
     port = int(outcome["base_url"].rsplit(":", 1)[1].strip("/"))
     return BuiltSite(shared / "built-site", outcome["base_url"], port, outcome["seconds"])
+
+
+# Coverage measures the snippets, which the site's tests never run (the build runs the
+# notebooks in processes of their own). Its tracer still costs every Python call they
+# make, and they make many (parsing every page, reading the PDF's text): it doubles their
+# time. So it is paused around the setup, call and teardown of the tests marked `site`;
+# `make test` still fails if the snippets' coverage falls below 100 %.
+
+
+def _untraced(item: pytest.Item):
+    plugin = item.config.pluginmanager.getplugin("_cov")
+    controller = getattr(plugin, "cov_controller", None)
+    pause = (controller is not None and getattr(controller, "started", False)
+             and item.get_closest_marker("site") is not None)
+    if pause:
+        controller.pause()
+    try:
+        return (yield)
+    finally:
+        if pause:
+            controller.resume()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _untraced(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _untraced(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    return (yield from _untraced(item))

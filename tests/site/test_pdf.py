@@ -84,12 +84,14 @@ def page_text(page) -> tuple[str, str]:
 
 def page_texts(pdf: Path, reader) -> list[tuple[str, str]]:
     """page_text() of every page, kept in .cache/pdf/ by the digest of the PDF's bytes, of
-    this file (which reads them) and of pypdf's version: the same PDF gives the same texts,
-    so the PDF copied from the cache is not read again page by page."""
+    page_text's code and of pypdf's version: the same PDF gives the same texts, so the PDF
+    copied from the cache is not read again page by page."""
+    import inspect
+
     import pypdf
 
     digest = hashlib.sha256(pdf.read_bytes())
-    digest.update(Path(__file__).read_bytes() + pypdf.__version__.encode())
+    digest.update(f"{inspect.getsource(page_text)}{FOOTER_PT}{pypdf.__version__}".encode())
     memo = ROOT / ".cache" / "pdf" / f"text-{digest.hexdigest()}.json"
     try:
         texts = [tuple(pair) for pair in json.loads(memo.read_text(encoding="utf-8"))]
