@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+import pdf_text
 from pages import DOCS, ROOT, nav_files
 
 pytestmark = [pytest.mark.site, pytest.mark.browser, pytest.mark.pdf]
@@ -39,11 +40,6 @@ FORMULAS = {
     "optimisation/gradient-descent.md": ["diag"],
     "losses/summary.md": ["clip"],
 }
-
-
-#: Points from the bottom of an A4 page under which only the footer's page number is printed
-#: (the bottom margin is 18 mm, about 51 points).
-FOOTER_PT = 45
 
 
 @dataclass
@@ -71,27 +67,14 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-def page_text(page) -> tuple[str, str]:
-    """The page's text, and the part of it printed in the footer."""
-    footer: list[str] = []
-
-    def visit(text, cm, tm, font, size):
-        if text.strip() and tm[5] * cm[3] + cm[5] < FOOTER_PT:
-            footer.append(text.strip())
-
-    return page.extract_text(visitor_text=visit), "".join(footer)
-
-
 def page_texts(pdf: Path, reader) -> list[tuple[str, str]]:
-    """page_text() of every page, kept in .cache/pdf/ by the digest of the PDF's bytes, of
-    page_text's code and of pypdf's version: the same PDF gives the same texts, so the PDF
-    copied from the cache is not read again page by page."""
-    import inspect
-
+    """The text and footer of every page (tests/pdf_text.py), kept in .cache/pdf/ by the
+    digest of the PDF's bytes, of the code that reads them and of pypdf's version: the same
+    PDF gives the same texts, so the PDF copied from the cache is not read again."""
     import pypdf
 
     digest = hashlib.sha256(pdf.read_bytes())
-    digest.update(f"{inspect.getsource(page_text)}{FOOTER_PT}{pypdf.__version__}".encode())
+    digest.update(Path(pdf_text.__file__).read_bytes() + pypdf.__version__.encode())
     memo = ROOT / ".cache" / "pdf" / f"text-{digest.hexdigest()}.json"
     try:
         texts = [tuple(pair) for pair in json.loads(memo.read_text(encoding="utf-8"))]
@@ -99,7 +82,7 @@ def page_texts(pdf: Path, reader) -> list[tuple[str, str]]:
             return texts
     except (OSError, ValueError, TypeError):
         pass                                  # not kept yet, or unreadable: read the PDF
-    texts = [page_text(p) for p in reader.pages]
+    texts = pdf_text.page_texts(pdf, len(reader.pages))
     for old in memo.parent.glob("text-*.json"):
         old.unlink(missing_ok=True)
     memo.parent.mkdir(parents=True, exist_ok=True)
