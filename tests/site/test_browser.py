@@ -325,7 +325,10 @@ async def instant_navigation(executable: str, base_url: str) -> None:
         reader = await Reader.open(browser, base_url)
         try:
             page = reader.page
+            # The theme takes over links only once it has read the sitemap, which it fetches
+            # after the load event: on a busy machine a click could come first and reload.
             await page.goto(base_url, wait_until="load")
+            await page.wait_for_load_state("networkidle")
             await page.evaluate("window.__sameDocument = true")
             for target in ["models/logistic-regression/", "models/linear-regression-example/",
                            "notation/"]:
