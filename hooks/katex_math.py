@@ -16,10 +16,12 @@ The rendering happens in `on_post_page`, after the search plugin has taken the p
 TeX and none of KaTeX's markup.
 
 One Node.js process (scripts/katex-render.mjs, with the KaTeX that `make` installs into
-node_modules/) serves a whole build, started at the first formula and closed when the build
-ends or fails; under `mkdocs serve` each rebuild starts a fresh one, so a change to KaTeX is
-never served by a stale process. A formula KaTeX cannot render fails the build, naming the
-page and the formula.
+node_modules/) serves a whole build, started at the first formula not rendered before and
+closed when the build ends or fails. Each formula is rendered once per process: under
+`mkdocs serve` a rebuild reuses the HTML of the formulas it rendered before, and starts a
+fresh process only for new ones. That memory is dropped when the script or the installed
+KaTeX changes, so a change to KaTeX is never served from stale output. A formula KaTeX cannot
+render fails the build, naming the page and the formula.
 """
 
 from __future__ import annotations
@@ -63,25 +65,20 @@ class KatexRenderer:
         self.process = subprocess.Popen(
             [node_executable(), str(SCRIPT)], cwd=ROOT, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
-        self.cache: dict[tuple[str, bool], str | Exception] = {}
 
     def render(self, tex: str, display: bool) -> str:
         """KaTeX's HTML for one formula; raises ValueError with KaTeX's message if it fails."""
-        key = (tex, display)
-        if key not in self.cache:
-            assert self.process.stdin is not None and self.process.stdout is not None
-            self.process.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
-            self.process.stdin.flush()
-            line = self.process.stdout.readline()
-            if not line:
-                raise PluginError(f"the KaTeX process ({SCRIPT.name}) ended unexpectedly "
-                                  f"with code {self.process.wait()}")
-            reply = json.loads(line)
-            self.cache[key] = reply["html"] if "html" in reply else ValueError(reply["error"])
-        result = self.cache[key]
-        if isinstance(result, Exception):
-            raise result
-        return result
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise PluginError(f"the KaTeX process ({SCRIPT.name}) ended unexpectedly "
+                              f"with code {self.process.wait()}")
+        reply = json.loads(line)
+        if "html" not in reply:
+            raise ValueError(reply["error"])
+        return reply["html"]
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -131,6 +128,32 @@ def close_renderer() -> None:
 
 atexit.register(close_renderer)
 
+#: Every formula rendered in this process, (tex, display) -> HTML or KaTeX's error: a page
+#: repeats a formula, and a rebuild under `mkdocs serve` renders the same ones again. Kept
+#: only while KaTeX and the script are the same bytes (checked at each build's start).
+_rendered: dict[tuple[str, bool], str | ValueError] = {}
+_rendered_by = ""
+
+
+def _katex_identity() -> str:
+    """The bytes the rendering depends on: the script and the installed KaTeX's package file."""
+    return "\0".join(p.read_text(encoding="utf-8") if p.is_file() else "(missing)"
+                      for p in (SCRIPT, KATEX))
+
+
+def render(tex: str, display: bool) -> str:
+    """KaTeX's HTML for one formula, rendered once per process; ValueError if KaTeX fails."""
+    key = (tex, display)
+    if key not in _rendered:
+        try:
+            _rendered[key] = renderer().render(tex, display)
+        except ValueError as e:
+            _rendered[key] = e
+    result = _rendered[key]
+    if isinstance(result, ValueError):
+        raise result
+    return result
+
 
 class _Failures:
     """Collects the formulas of one page that KaTeX rejects, to report them all at once."""
@@ -140,7 +163,7 @@ class _Failures:
 
     def render(self, tex: str, display: bool, fallback: str) -> str:
         try:
-            return renderer().render(tex, display)
+            return render(tex, display)
         except ValueError as e:
             self.messages.append(textwrap.indent(tex.strip(), "    ") + f"\n  {e}")
             return fallback
@@ -256,6 +279,14 @@ def on_post_page(output: str, page, config) -> str:
         raise PluginError(f"{page.file.src_uri}: KaTeX cannot render {len(failures.messages)} "
                           "formula(s):\n" + "\n".join(failures.messages))
     return output
+
+
+def on_pre_build(config) -> None:
+    global _rendered_by
+    identity = _katex_identity()
+    if identity != _rendered_by:
+        _rendered.clear()
+        _rendered_by = identity
 
 
 def on_post_build(config) -> None:

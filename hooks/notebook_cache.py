@@ -126,17 +126,8 @@ def _package_of(root: Path, file: Path) -> str:
 
 def dependencies(notebook: Path, root: Path) -> list[Path]:
     """Every local Python file the notebook imports, directly or through another one."""
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
     roots = [notebook.parent, root]     # the kernel runs in the notebook's folder
-    names: set[str] = set()
-    everything = False
-    for source in _cell_sources(nb):
-        code = _python_of_cell(source)
-        try:
-            names |= imported_names(ast.parse(code or ""))
-        except SyntaxError:
-            everything = True
-        everything = everything or code is None
+    names, everything = _notebook_imports(notebook)
     todo = [hit for name in sorted(names) for hit in module_files(name, roots)]
     if everything:
         todo += [(root, p) for p in sorted((root / SNIPPETS).rglob("*.py"))]
@@ -146,13 +137,50 @@ def dependencies(notebook: Path, root: Path) -> list[Path]:
         if file in seen:
             continue
         seen[file] = None
-        try:
-            tree = ast.parse(file.read_bytes(), filename=str(file))
-        except (SyntaxError, ValueError):
-            continue      # hashed as it is; executing the notebook will report it
-        for name in sorted(imported_names(tree, _package_of(base, file))):
+        for name in sorted(_imports_of(file, _package_of(base, file))):
             todo += module_files(name, [base])
     return sorted(seen)
+
+
+_parsed_notebooks: dict[Path, tuple[bytes, frozenset[str], bool]] = {}
+
+
+def _notebook_imports(notebook: Path) -> tuple[frozenset[str], bool]:
+    """The names the notebook's code cells import, and whether a cell could not be read."""
+    data = notebook.read_bytes()
+    kept = _parsed_notebooks.get(notebook)
+    if kept is not None and kept[0] == data:
+        return kept[1], kept[2]
+    names: set[str] = set()
+    everything = False
+    for source in _cell_sources(json.loads(data.decode("utf-8"))):
+        code = _python_of_cell(source)
+        try:
+            names |= imported_names(ast.parse(code or ""))
+        except SyntaxError:
+            everything = True
+        everything = everything or code is None
+    _parsed_notebooks[notebook] = (data, frozenset(names), everything)
+    return frozenset(names), everything
+
+
+#: file -> (its bytes, its package, the names it imports): a rebuild under `mkdocs serve`
+#: parses only the local modules that changed since the previous one.
+_parsed: dict[Path, tuple[bytes, str, frozenset[str]]] = {}
+
+
+def _imports_of(file: Path, package: str) -> frozenset[str]:
+    """The names a local module imports; none if it cannot be parsed (executing reports it)."""
+    data = file.read_bytes()
+    kept = _parsed.get(file)
+    if kept is not None and kept[0] == data and kept[1] == package:
+        return kept[2]
+    try:
+        names = frozenset(imported_names(ast.parse(data, filename=str(file)), package))
+    except (SyntaxError, ValueError):
+        names = frozenset()
+    _parsed[file] = (data, package, names)
+    return names
 
 
 def cache_key(notebook: Path, root: Path) -> str:

@@ -88,6 +88,7 @@ def test_notebook_math_is_rendered_in_markdown_cells_only(hook):
 
 
 def test_one_node_process_serves_a_build_and_ends_with_it(hook):
+    hook._rendered.clear()      # formulas rendered by earlier tests would start no process
     hook.on_post_page('<span class="arithmatex">\\(x\\)</span>', page=page("a.md"), config=None)
     first = hook._renderer.process
     hook.on_post_page('<span class="arithmatex">\\(y\\)</span>', page=page("b.md"), config=None)
@@ -100,3 +101,32 @@ def test_one_node_process_serves_a_build_and_ends_with_it(hook):
     assert second is not first
     hook.on_build_error(error=RuntimeError("a later page failed"))
     assert hook._renderer is None and second.poll() == 0
+
+
+def test_a_rebuild_reuses_each_formula_until_katex_changes(hook, tmp_path, monkeypatch):
+    good = '<span class="arithmatex">\\(q_{1} + r\\)</span>'
+    bad = '<span class="arithmatex">\\(\\nosuchcommand\\)</span>'
+    hook._rendered.clear()
+    hook.on_pre_build(config=None)
+    first = hook.on_post_page(good, page=page("a.md"), config=None)
+    with pytest.raises(PluginError, match="Undefined control sequence") as failed:
+        hook.on_post_page(bad, page=page("b.md"), config=None)
+    assert hook._renderer is not None
+    hook.on_post_build(config=None)
+    # The next build of the same process (a save under `mkdocs serve`), KaTeX unchanged:
+    # the same HTML and the same error, and no KaTeX process is started for them.
+    hook.on_pre_build(config=None)
+    assert hook.on_post_page(good, page=page("a.md"), config=None) == first
+    with pytest.raises(PluginError) as again:
+        hook.on_post_page(bad, page=page("b.md"), config=None)
+    assert str(again.value) == str(failed.value)
+    assert hook._renderer is None
+    hook.on_post_build(config=None)
+    # KaTeX changed (its package file differs): every formula is rendered again.
+    changed = tmp_path / "package.json"
+    changed.write_text(hook.KATEX.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    monkeypatch.setattr(hook, "KATEX", changed)
+    hook.on_pre_build(config=None)
+    assert hook.on_post_page(good, page=page("a.md"), config=None) == first
+    assert hook._renderer is not None
+    hook.on_post_build(config=None)

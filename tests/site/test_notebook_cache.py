@@ -118,6 +118,25 @@ def test_a_module_imported_through_another_is_a_dependency(project, how):
     assert project.build() == ["a.ipynb"]
 
 
+def test_an_import_added_between_two_builds_of_one_process_is_seen(project):
+    # The hook keeps each module's parsed imports for the next build of the same process
+    # (`mkdocs serve`); an edit that adds an import must not be answered from that memory.
+    project.write("snippets/demo/gamma.py", "def h():\n    return 3\n")
+    project.build()
+    project.write("snippets/demo/gamma.py", "def h():\n    return 4\n")
+    assert project.build() == []                     # nothing imports gamma yet
+    project.write("snippets/demo/beta.py", "from . import gamma\ndef g():\n    return 2\n")
+    assert project.build() == ["b.ipynb"]
+    project.write("snippets/demo/gamma.py", "def h():\n    return 5\n")
+    assert project.build() == ["b.ipynb"]
+    project.write("docs/a.ipynb", notebook("from snippets.demo import gamma", "gamma.h()"))
+    assert project.build() == ["a.ipynb"]
+    project.write("snippets/demo/gamma.py", "def h():\n    return 6\n")
+    assert project.build() == ["a.ipynb", "b.ipynb"]
+    project.write("snippets/demo/alpha.py", "def f():\n    return 7\n")
+    assert project.build() == []                     # a no longer imports alpha
+
+
 def test_a_package_init_on_the_import_path_is_a_dependency(project):
     project.write("snippets/demo/__init__.py", "")
     project.build()
