@@ -108,7 +108,7 @@ def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray,
     m = z.size
     dw = (X.T @ (a - y)) / m     # (n, m) @ (m,) -> (n,), the shape of w
     db = np.sum(a - y) / m       # 1^T (a - y) / m, a scalar like b
-    return dw, float(db)
+    return _check_gradient(dw), float(db)
 # --8<-- [end:grad]
 
 
@@ -183,6 +183,14 @@ def _check_product(z: np.ndarray, **inputs: np.ndarray | float) -> None:
             _check_finite(value, name)
         raise ValueError(f"{', '.join(inputs)} are finite, but z = X @ w + b overflowed "
                          f"float64 (beyond {np.finfo(np.float64).max:.3g}); scale X down")
+
+
+def _check_gradient(dw: np.ndarray) -> np.ndarray:
+    """Return dw if finite. Each |a_i - y_i| <= 1, but X^T (a - y) adds m terms of X."""
+    if not np.isfinite(dw).all():
+        raise ValueError(f"X, w and b are finite, but X^T (a - y) overflowed float64 "
+                         f"(beyond {np.finfo(np.float64).max:.3g}); scale X down")
+    return dw
 
 
 def _check_labels(y: np.ndarray, m: int | None = None) -> np.ndarray:

@@ -132,7 +132,7 @@ def gradient(X: np.ndarray, y: np.ndarray, W: np.ndarray,
     Y = _check_targets(y, m, C)
     dW = X.T @ (Y_hat - Y) / m       # (n, m) @ (m, C) -> (n, C), the shape of W
     db = (Y_hat - Y).T @ np.ones(m) / m   # (C, m) @ (m,) -> (C,), the shape of b
-    return dW, db
+    return _check_gradient(dW), db
 # --8<-- [end:grad]
 
 
@@ -280,6 +280,14 @@ def _check_product(Z: np.ndarray, X: np.ndarray) -> None:
         _check_finite(X, "X")
         raise ValueError(f"X, W and b are finite, but Z = X @ W + b overflowed float64 "
                          f"(beyond {np.finfo(np.float64).max:.3g}); scale X down")
+
+
+def _check_gradient(dW: np.ndarray) -> np.ndarray:
+    """Return dW if finite. Each entry of Y_hat - Y is in [-1, 1], but X^T adds m terms."""
+    if not np.isfinite(dW).all():
+        raise ValueError(f"X, W and b are finite, but X^T (Y_hat - Y) overflowed float64 "
+                         f"(beyond {np.finfo(np.float64).max:.3g}); scale X down")
+    return dW
 
 
 def _check_two_classes(W: np.ndarray, b: np.ndarray) -> None:

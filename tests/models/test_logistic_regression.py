@@ -362,6 +362,19 @@ def test_huge_finite_X_gives_the_exact_gradient_or_a_clear_error(w_scale):
             gradient(X, y, w, 0.0)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in matmul:RuntimeWarning")
+def test_a_gradient_that_overflows_although_z_is_finite_is_an_error():
+    # w = 0 gives z = 0 and a = 1/2 for every example; with y = 0 each dw_j sums
+    # m = 4 terms of 1e308 * 1/2 = 2e308 before the division by m: beyond float64.
+    X, y = np.full((4, 2), 1e308), np.zeros(4)
+    with pytest.raises(ValueError, match=r"X, w and b are finite, but X\^T \(a - y\) overflowed"):
+        gradient(X, y, np.zeros(2), 0.0)
+    # Three such examples sum to 1.5e308, which float64 holds: dw_j = 1.5e308 / 3 exactly.
+    dw, db = gradient(X[:3], y[:3], np.zeros(2), 0.0)
+    np.testing.assert_allclose(dw, [0.5e308, 0.5e308], rtol=EXACT_RTOL)
+    assert db == 0.5
+
+
 def test_finite_X_is_not_scanned_but_z_is_checked(rng, monkeypatch):
     X, y, w, b = make_problem(rng, 50, 7)
     scans = FiniteScans()

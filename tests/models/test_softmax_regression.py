@@ -379,6 +379,21 @@ def test_huge_finite_X_gives_the_exact_gradient_or_a_clear_error(W_scale):
             gradient(X, y, W, b)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in matmul:RuntimeWarning")
+def test_a_gradient_that_overflows_although_Z_is_finite_is_an_error():
+    # W = 0 and b = 0 give Y_hat = 1/3 in each of 3 classes; every label is class 0, so
+    # column 0 of dW sums m = 4 terms of 1e308 * (1/3 - 1) before the division by m.
+    X, y = np.full((4, 2), 1e308), np.zeros(4, dtype=int)
+    with pytest.raises(ValueError,
+                       match=r"X, W and b are finite, but X\^T \(Y_hat - Y\) overflowed"):
+        gradient(X, y, np.zeros((2, 3)), np.zeros(3))
+    # Two such examples sum to -1.33e308 in column 0: finite, and dW = 1e308 * (Y_hat - Y).
+    dW, db = gradient(X[:2], y[:2], np.zeros((2, 3)), np.zeros(3))
+    np.testing.assert_allclose(dW, np.full((2, 3), 1e308) * [-2 / 3, 1 / 3, 1 / 3],
+                               rtol=EXACT_RTOL)
+    np.testing.assert_allclose(db, [-2 / 3, 1 / 3, 1 / 3], rtol=EXACT_RTOL)
+
+
 def test_finite_X_is_not_scanned_but_Z_is_checked(rng, monkeypatch):
     X, y, W, b = make_problem(rng, 50, 7, 3)
     scans = FiniteScans()
