@@ -200,7 +200,8 @@ def _check_labels(y: np.ndarray, m: int | None = None) -> np.ndarray:
         raise ValueError(f"y must be a non-empty 1-D array of shape (m,), got shape {y.shape}")
     if m is not None and y.size != m:
         raise ValueError(f"y has {y.size} entries but there are {m} examples")
-    if not ((y == 0.0) | (y == 1.0)).all():
+    # Every entry is 0 or 1 exactly when the non-zero entries are the ones (nan is non-zero).
+    if np.count_nonzero(y) != np.count_nonzero(y == 1.0):
         bad = (y != 0.0) & (y != 1.0)
         raise ValueError(f"labels must be 0 or 1, got {y[bad][:5]}")
     return y
