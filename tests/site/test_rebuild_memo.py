@@ -130,7 +130,11 @@ def test_a_rebuild_after_an_edit_equals_a_build_that_reuses_nothing(project, edi
     after, before = project.site("after"), project.site("before")
     assert after == project.site("fresh")
     assert after != before
-    assert any(shown in html.decode() for name, html in after.items() if name.endswith(".html"))
+    pages = [html.decode() for name, html in after.items() if name.endswith("index.html")]
+    if "title" in edit:
+        # At most one page is rendered again, yet every page's navigation shows the title.
+        assert all(shown in html for html in pages)
+    assert any(shown in html for html in pages)
 
 
 def test_a_new_page_renders_every_page_again_and_links_to_it_resolve(project):
@@ -145,17 +149,6 @@ def test_a_new_page_renders_every_page_again_and_links_to_it_resolve(project):
     assert 'href="../d/"' in project.site("after")["a/index.html"].decode()
     project.build("fresh", fresh=True)
     assert project.site("after") == project.site("fresh")
-
-
-def test_a_title_change_reaches_every_page_that_lists_it(project):
-    # Only c.md is rendered again, but every page's navigation shows the new title.
-    project.build("before")
-    project.edit("docs/c.md", "# Gamma", "# Gamma renamed")
-    project.build("after")
-    pages = [name for name in project.site("after") if name.endswith("index.html")]
-    assert len(pages) >= 4
-    for name in pages:
-        assert "Gamma renamed" in project.site("after")[name].decode(), name
 
 
 def test_a_warning_from_a_reused_page_still_fails_a_strict_build(project, caplog):
