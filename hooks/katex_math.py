@@ -151,7 +151,7 @@ def render(tex: str, display: bool) -> str:
             _rendered[key] = e
     result = _rendered[key]
     if isinstance(result, ValueError):
-        raise result
+        raise ValueError(str(result))    # a new one, not the stored one with its traceback
     return result
 
 

@@ -156,7 +156,7 @@ class _Recorder(logging.Handler):
         self.loggers = [logging.getLogger("mkdocs"), logging.getLogger()]
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not any(r is record for r in self.records):
+        if record not in self.records:      # seen by both loggers when "mkdocs" propagates
             self.records.append(record)
 
     def __enter__(self) -> _Recorder:
