@@ -4,15 +4,24 @@
 
 Every page of the nav, in nav order, is taken from the built site (the math is already
 typeset there, and the notebooks' plots are embedded images) and printed by headless
-Chromium, the one the browser test uses, through Playwright. Chromium makes the PDF's
-bookmarks from the headings (`outline=True`): parts, chapters and their sections.
+Chromium, the one the browser test uses, through Playwright.
 
-The body (parts and chapters) is printed once, numbered from 1 in its footer; the page each
-chapter starts on is then read back from its bookmark with pypdf. The front matter (a title
-page and the table of contents, with those numbers) is printed on its own and put in front
-of the body with pypdf: its links become links to the chapters' first pages, a "Contents"
-bookmark is added, and the pages are labelled i, ii, ... then 1, 2, ..., so that a viewer's
-page box shows the numbers printed on the pages and in the contents.
+The body (parts and chapters) is printed once, numbered from 1 in its footer. Chromium
+writes a named destination (a page and a point) for every element a link of the document
+points to, and the body has an unprinted link to each part, chapter and heading: so the
+page each chapter starts on, and the place of each heading, are read back from the PDF with
+pypdf. The front matter (a title page and the table of contents, with those numbers) is
+printed on its own and put in front of the body with pypdf: its links become links to the
+chapters' first pages, the bookmarks are made from the headings (parts, chapters and their
+sections, nested by level, after a "Contents" bookmark), and the pages are labelled i, ii,
+... then 1, 2, ..., so that a viewer's page box shows the numbers printed on the pages and
+in the contents.
+
+The PDF is not tagged: Chromium's tagging (which its own bookmarks need) gave every KaTeX
+and code-token span a structure element of its own, 185,000 in all, which made the file
+five times larger, the print half as slow again and pypdf's merge 25 s long, while the
+formulas stayed hidden from screen readers all the same (KaTeX's HTML is aria-hidden, and
+its MathML copy is left out of the print).
 
 With --cache DIR the PDF is also stored there, under a key made of everything the print
 depends on: every file of the built site (the pages the book is made of, and the assets and
@@ -54,7 +63,11 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-d
 TEXT_WIDTH_PX = round((210 - 2 * 15) / 25.4 * 96)
 FAKE_HOST = "http://book.invalid/"
 
-PRINT_CSS = """
+#: KaTeX's positioned elements that position nothing: no paint layer for them (see flow_math).
+STATIC_MATH_CSS = (".katex, .katex .katex-base, .katex .vlist, .katex .vlist > span:empty "
+                   "{ position: static !important; }")
+
+PRINT_CSS = STATIC_MATH_CSS + """
 @page { size: A4; margin: 16mm 15mm 18mm 15mm; }
 html { font-size: 100%; background: #fff; }
 body { margin: 0; background: #fff; }
@@ -158,20 +171,150 @@ def built_file(site: Path, url: str) -> Path:
     return site / url / "index.html"
 
 
+# What makes a long document slow to print in Chromium: every positioned element (position:
+# relative included) has a paint layer of its own, and each printed page visits every layer
+# of the document. KaTeX positions the rows of every fraction, subscript and accent with
+# `position: relative; top: ...` (the children of `.vlist`), so the book's 5000 formulas
+# carry some 49,000 layers, and the print time grows with pages times layers. The print
+# places those rows with margins instead, in the normal flow, which gives each glyph the
+# same place (tests/site/test_pdf.py measures it) without a layer; KaTeX's other layers
+# (`.katex`, `.katex-base`, `.vlist` and the empty spacer rows) position nothing and are made
+# static by PRINT_CSS. A row that holds an SVG (a stretched delimiter or arrow) stays
+# relative: the SVG is placed against it.
+
+_SPAN_TOKEN = re.compile(r"<span\b[^>]*>|</span>|<svg\b")
+_ROW_TOP = re.compile(r"top:(-?\d*\.?\d+)em;")
+
+
+def _em(x: float) -> str:
+    text = f"{x:.4f}".rstrip("0").rstrip(".")
+    return ("0" if text in ("", "-0") else text) + "em"
+
+
+class _Span:
+    __slots__ = ("start", "end", "tag", "rows", "svg")
+
+    def __init__(self, match: re.Match):
+        self.start, self.end, self.tag = match.start(), match.end(), match.group(0)
+        self.rows = [] if 'class="vlist"' in self.tag else None   # a .vlist's children
+        self.svg = False
+
+
+def flow_math(markup: str) -> str:
+    """KaTeX's HTML with each stacked row (a child of `.vlist` with `top: t`) moved by a
+    top margin instead, so that it needs no paint layer. The rows have no height, so in the
+    flow row k sits where the margins above it add up to: its margin is t_k - t_(k-1), and
+    the last row's bottom margin brings the flow back to 0, where the relative rows left it.
+    A row that stays relative (it holds an SVG) keeps its offset, less the flow above it."""
+    edits: dict[int, tuple[int, str]] = {}
+    stack: list[_Span] = []
+    for match in _SPAN_TOKEN.finditer(markup):
+        token = match.group(0)
+        if token == "<svg":
+            for span in stack:
+                span.svg = True
+        elif token == "</span>":
+            span = stack.pop()
+            if span.rows is not None:
+                _flow_rows(span.rows, edits)
+        else:
+            span = _Span(match)
+            if stack and stack[-1].rows is not None:
+                stack[-1].rows.append(span)
+            stack.append(span)
+    out, position = [], 0
+    for start in sorted(edits):
+        end, tag = edits[start]
+        out += [markup[position:start], tag]
+        position = end
+    out.append(markup[position:])
+    return "".join(out)
+
+
+def _flow_rows(rows: list[_Span], edits: dict[int, tuple[int, str]]) -> None:
+    flow = 0.0                          # where the flow is, after the rows placed so far
+    for row in rows:
+        found = _ROW_TOP.search(row.tag)
+        if found is None or "position:" in row.tag:
+            continue
+        top = float(found.group(1))
+        if row.svg:
+            tag = row.tag.replace(found.group(0), f"top:{_em(top - flow)};", 1)
+        else:
+            tag = row.tag.replace(found.group(0), f"position:static;margin-top:{_em(top - flow)};", 1)
+            flow = top
+        edits[row.start] = (row.end, tag)
+    if rows and flow != 0.0:
+        last = rows[-1]
+        tag = edits.get(last.start, (last.end, last.tag))[1]
+        tag = (tag.replace('style="', f'style="margin-bottom:{_em(-flow)};', 1) if 'style="' in tag
+               else tag[:-1] + f' style="margin-bottom:{_em(-flow)};">')
+        edits[last.start] = (last.end, tag)
+
+
+# Parsing a page is most of the time it takes to make the book's HTML, and most of a page's
+# markup is in its formulas and code blocks, which the print changes without parsing: the
+# formulas lose their MathML copy and have their rows flowed, the code blocks lose the
+# anchor and id of each line (an empty link per line, some 11,000 in all, which Chromium
+# turns into link annotations on every page). Each is replaced by a placeholder before the
+# page is parsed, and put back in the chapter's HTML after.
+
+_CODE_LINE_ANCHOR = re.compile(r'<a id="__codelineno-[\w-]+" name="__codelineno-[\w-]+" '
+                               r'href="#__codelineno-[\w-]+"></a>')
+_CODE_LINE_ID = re.compile(r'<span id="__span-[\w-]+">')
+_PRE = re.compile(r"<pre\b.*?</pre>", re.S)
+_MATHML = re.compile(r'<span class="katex-mathml">.*?</math></span>', re.S)
+_SLOT = re.compile(r'<book-slot n="(\d+)"></book-slot>')
+
+
+def lift(page: str) -> tuple[str, list[str]]:
+    """The page with each code block and formula replaced by a numbered placeholder, and
+    the print's HTML of each. One that holds a link, an id or an image is left in place:
+    chapter_html has those to rewrite."""
+    page = _CODE_LINE_ID.sub("<span>", _CODE_LINE_ANCHOR.sub("", page))
+    lifted: list[str] = []
+
+    def slot(markup: str) -> str | None:
+        if " id=" in markup or "href=" in markup or "<img" in markup:
+            return None
+        lifted.append(markup)
+        return f'<book-slot n="{len(lifted) - 1}"></book-slot>'
+
+    out, position, depth, start = [], 0, 0, 0
+    for match in re.finditer(r'<span class="katex">|<span\b[^>]*>|</span>', page):
+        token = match.group(0)
+        if depth:
+            depth += 1 if token != "</span>" else -1
+            if depth == 0:
+                markup = page[start:match.end()]
+                placeholder = slot(flow_math(_MATHML.sub("", markup)))
+                if placeholder is not None:
+                    out += [page[position:start], placeholder]
+                    position = match.end()
+        elif token == '<span class="katex">':
+            depth, start = 1, match.start()
+    out.append(page[position:])
+    page = "".join(out)
+    page = _PRE.sub(lambda m: slot(m.group(0)) or m.group(0), page)
+    return page, lifted
+
+
 def chapter_html(site: Path, chapter: Chapter, slugs: dict[str, str],
                  styles: dict[str, None], shift: int) -> str:
     """One page's article, with ids made unique in the book and links made internal."""
     path = built_file(site, chapter.url)
     if not path.is_file():
         raise SystemExit(f"{chapter.src} is in the nav but {path} was not built")
-    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    page, lifted = lift(path.read_text(encoding="utf-8"))
+    soup = BeautifulSoup(page, "html.parser")
     article = soup.select_one("article.md-content__inner")
     for style in article.find_all("style"):
         styles.setdefault(style.decode(), None)
         style.decompose()
     # .book-pdf-note: the home page's link to this PDF. .katex-mathml: the MathML copy of
     # each formula for screen readers on the web, hidden on the page; printed, it only
-    # doubles the formula's text and a third of the printing time.
+    # doubles the formula's text and a third of the printing time (lift() takes it out of
+    # the formulas it lifts; this is for one left in the page, which holds a link).
     for junk in article.select("script, a.headerlink, a.anchor-link, .md-content__button, "
                                ".md-source-file, .book-pdf-note, .zeroclipboard-container, "
                                "clipboard-copy, .katex-mathml"):
@@ -204,7 +347,8 @@ def chapter_html(site: Path, chapter: Chapter, slugs: dict[str, str],
     if shift:
         for heading in article.find_all(re.compile(r"^h[1-5]$")):
             heading.name = f"h{int(heading.name[1]) + shift}"
-    return f'<section class="chapter" id="{chapter.slug}">{article.decode_contents()}</section>'
+    content = _SLOT.sub(lambda m: lifted[int(m.group(1))], article.decode_contents())
+    return f'<section class="chapter" id="{chapter.slug}">{content}</section>'
 
 
 @dataclass
@@ -212,6 +356,28 @@ class Book:
     head: str                  # the <head> content shared by the body and the front matter
     body: str                  # the parts and chapters
     parts: dict[str, str]      # the anchor of each part's title page -> the part's name
+    headings: list[tuple[int, str, str]]   # (level, anchor, title) of each heading, in order
+
+
+_HEADING = re.compile(r'<h([1-6])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+
+
+def headings(markup: str) -> list[tuple[int, str, str]]:
+    """The level, id and text of each heading with an id (math as its typeset glyphs)."""
+    found = []
+    for level, anchor, inner in _HEADING.findall(markup):
+        text = re.sub(r'<span class="katex-mathml">.*?</math></span>', "", inner, flags=re.S)
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
+        found.append((int(level), anchor, text))
+    return found
+
+
+def destination_links(anchors) -> str:
+    """An unprinted list of links to `anchors`. Chromium writes a named destination (the page
+    and the point) for each element that a link of the document points to, and these are
+    what the bookmarks and the contents' page numbers are made from."""
+    return ('<nav class="book-destinations" style="display:none">'
+            + "".join(f'<a href="#{html.escape(a)}"></a>' for a in anchors) + "</nav>")
 
 
 def book_body(site: Path, chapters: list[Chapter], name: str) -> Book:
@@ -232,7 +398,10 @@ def book_body(site: Path, chapters: list[Chapter], name: str) -> Book:
                       for link in home.select('head link[rel="stylesheet"]'))
     head = (f'<meta charset="utf-8"><title>{html.escape(name)}</title>\n{links}\n'
             f'{"".join(styles)}\n<style>{PRINT_CSS}</style>')
-    return Book(head, "".join(body), parts)
+    content = "".join(body)
+    marks = headings(content)
+    anchors = [*parts, *(c.slug for c in chapters), *(anchor for _, anchor, _ in marks)]
+    return Book(head, content + destination_links(anchors), parts, marks)
 
 
 def document(head: str, content: str) -> str:
@@ -270,7 +439,8 @@ def front_matter(book: Book, chapters: list[Chapter], name: str, description: st
         toc.append("</ol></li>")
     return document(book.head, f"""<section class="title-page"><p class="book-title">{html.escape(name)}</p>
 <p class="book-subtitle">{html.escape(description)}</p></section>
-<nav class="book-toc"><h1 id="contents">Contents</h1><ol>{"".join(toc)}</ol></nav>""")
+<nav class="book-toc"><h1 id="contents">Contents</h1><ol>{"".join(toc)}</ol></nav>
+{destination_links(["contents"])}""")
 
 
 def find_chromium() -> str:
@@ -328,7 +498,7 @@ def print_pdf(browser, base: str, output: Path, numbered: bool) -> int:
         fitted = page.evaluate(FIT_TO_WIDTH)
         if fitted["cut"]:
             raise SystemExit("too wide for the page even when scaled down:\n  " + "\n  ".join(fitted["cut"]))
-        page.pdf(path=str(output), format="A4", print_background=True, outline=True, tagged=True,
+        page.pdf(path=str(output), format="A4", print_background=True, outline=False, tagged=False,
                  prefer_css_page_size=True, display_header_footer=numbered,
                  header_template="<span></span>", footer_template=FOOTER if numbered else "<span></span>")
     finally:
@@ -338,62 +508,45 @@ def print_pdf(browser, base: str, output: Path, numbered: bool) -> int:
     return fitted["scaled"]
 
 
-def bookmark_pages(pdf: Path) -> list[tuple[str, int]]:
-    """Each bookmark's title and page (0-based), in order, at every depth."""
+def destinations(pdf: Path) -> dict[str, tuple[int, float]]:
+    """Each named destination of the PDF: its page (0-based) and the height of its point."""
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
-    flat: list[tuple[str, int]] = []
-
-    def walk(items):
-        for item in items:
-            if isinstance(item, list):
-                walk(item)
-            else:
-                flat.append((item.title.strip(), reader.get_destination_page_number(item)))
-
-    walk(reader.outline)
-    return flat
+    found = {}
+    for name, dest in reader.named_destinations.items():
+        page = reader.get_destination_page_number(dest)
+        top = dest.top if dest.top is not None else reader.pages[page].mediabox.top
+        found[name.removeprefix("/")] = (page, float(top))    # Chromium writes them as PDF names
+    return found
 
 
-def start_pages(pdf: Path, book: Book, chapters: list[Chapter]) -> dict[str, int]:
-    """The page (0-based) each part and chapter starts on, by anchor, from the bookmarks.
-
-    The parts and chapters are matched in order, so that a section with a chapter's title
-    further on is not taken for it.
-    """
-    wanted: list[tuple[str, str]] = []
-    parts, part = iter(book.parts.items()), None
-    for chapter in chapters:
-        if chapter.part != part:
-            part = chapter.part
-            if part is not None:
-                wanted.append(next(parts))
-        wanted.append((chapter.slug, chapter.title))
-    flat, pages, i = bookmark_pages(pdf), {}, 0
-    for anchor, title in wanted:
-        for j in range(i, len(flat)):
-            if flat[j][0] == title:
-                pages[anchor], i = flat[j][1], j + 1
-                break
-    missing = [title for anchor, title in wanted if anchor not in pages]
+def start_pages(dests: dict[str, tuple[int, float]], book: Book,
+                chapters: list[Chapter]) -> dict[str, int]:
+    """The page (0-based) each part and chapter starts on, by anchor."""
+    wanted = [*book.parts, *(c.slug for c in chapters)]
+    missing = [anchor for anchor in wanted if anchor not in dests]
     if missing:
-        raise SystemExit(f"no bookmark found for {missing}")
-    return pages
+        raise SystemExit(f"no destination in the PDF for {missing}")
+    return {anchor: dests[anchor][0] for anchor in wanted}
 
 
-def merge(front: Path, body: Path, starts: dict[str, int], output: Path) -> int:
+def merge(front: Path, body: Path, book: Book, starts: dict[str, int],
+          body_dests: dict[str, tuple[int, float]], output: Path) -> int:
     """Put the front matter before the body; return the number of front pages.
 
-    The contents' links (to FAKE_HOST#anchor) become links to the body's pages, a
-    "Contents" bookmark comes first, and the pages are labelled i, ii, ... then 1, 2, ...
-    The body is cloned whole, so its bookmarks, links and tags stay as Chromium made them.
+    The contents' links (to FAKE_HOST#anchor) become links to the body's pages, the
+    bookmarks are made ("Contents", then each heading of the body, nested by level, at its
+    place on its page), and the pages are labelled i, ii, ... then 1, 2, ...
+    The body is cloned whole, so its links stay as Chromium made them.
     """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, FloatObject, NameObject, NullObject
+    from pypdf.generic import ArrayObject, Fit, FloatObject, NameObject, NullObject
 
     front_reader = PdfReader(front)
-    contents = dict(bookmark_pages(front))["Contents"]
+    front_dests = destinations(front)
+    if "contents" not in front_dests:
+        raise SystemExit("no destination for the contents in the front matter")
     n_front = len(front_reader.pages)
     writer = PdfWriter(clone_from=body)
     n_body = len(writer.pages)
@@ -416,30 +569,23 @@ def merge(front: Path, body: Path, starts: dict[str, int], output: Path) -> int:
             linked.add(anchor)
     if linked != set(starts):
         raise SystemExit(f"the contents have no link to {sorted(set(starts) - linked)}")
-    first_bookmark(writer, writer.add_outline_item(title="Contents", page_number=contents))
+    contents_page, contents_top = front_dests["contents"]
+    writer.add_outline_item("Contents", contents_page, fit=Fit.xyz(top=contents_top))
+    parents: list[tuple[int, object]] = []        # the open bookmarks: (level, item)
+    for level, anchor, title in book.headings:
+        if anchor not in body_dests:
+            raise SystemExit(f"the heading {title!r} ({anchor}) has no destination in the PDF")
+        page, top = body_dests[anchor]
+        while parents and parents[-1][0] >= level:
+            parents.pop()
+        item = writer.add_outline_item(title, n_front + page, parent=parents[-1][1] if parents else None,
+                                       fit=Fit.xyz(top=top))
+        parents.append((level, item))
     writer.set_page_label(0, n_front - 1, style="/r")
     writer.set_page_label(n_front, n_front + n_body - 1, style="/D", start=1)
     with open(output, "wb") as f:
         writer.write(f)
     return n_front
-
-
-def first_bookmark(writer, item) -> None:
-    """Move the bookmark `item`, the last at the top level, to the front of the list."""
-    from pypdf.generic import NameObject
-
-    root = writer.root_object["/Outlines"].get_object()
-    node = item.get_object()
-    old_first = root.raw_get("/First")
-    if old_first == item:
-        return
-    before = node.raw_get("/Prev")
-    del before.get_object()[NameObject("/Next")]
-    root[NameObject("/Last")] = before
-    del node[NameObject("/Prev")]
-    node[NameObject("/Next")] = old_first
-    old_first.get_object()[NameObject("/Prev")] = item
-    root[NameObject("/First")] = item
 
 
 def cache_key(site: Path, config_file: Path, browser_version: str) -> str:
@@ -513,7 +659,8 @@ def build(site: Path, output: Path, config_file: Path = ROOT / "mkdocs.yml",
                 front = output.with_name(output.stem + ".front.pdf")
                 _Handler.book = document(book.head, book.body).encode("utf-8")
                 scaled = print_pdf(browser, base, body, numbered=True)
-                starts = start_pages(body, book, chapters)
+                body_dests = destinations(body)
+                starts = start_pages(body_dests, book, chapters)
                 pages = {anchor: index + 1 for anchor, index in starts.items()}
                 _Handler.book = front_matter(book, chapters, name, description, pages).encode("utf-8")
                 print_pdf(browser, base, front, numbered=False)
@@ -522,7 +669,7 @@ def build(site: Path, output: Path, config_file: Path = ROOT / "mkdocs.yml",
     finally:
         httpd.shutdown()
         httpd.server_close()
-    n_front = merge(front, body, starts, output)
+    n_front = merge(front, body, book, starts, body_dests, output)
     body.unlink()
     front.unlink()
     result = {"chapters": len(chapters), "scaled": scaled, "front": n_front,
