@@ -1,16 +1,11 @@
-"""The text of a PDF's pages, read by pypdf in as many processes as the machine has cores.
+"""The text of a PDF's pages, read by PDFium (pypdfium2), Chromium's own PDF engine.
 
-Reading the text of a page means interpreting its whole content stream: for the book's
-four hundred and more pages, about a minute in one process. The pages are independent, so
-they are read in chunks by a pool of processes (spawned, so that no thread of the test
-runner is copied into them), each opening the PDF itself.
+For the book's four hundred and more pages this takes a few seconds; pypdf's text
+extraction, which interprets every content stream in Python, took a minute of CPU.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 #: Points from the bottom of an A4 page under which only the footer's page number is printed
@@ -18,29 +13,22 @@ from pathlib import Path
 FOOTER_PT = 45
 
 
-def page_text(page) -> tuple[str, str]:
-    """The page's text, and the part of it printed in the footer."""
-    footer: list[str] = []
-
-    def visit(text, cm, tm, font, size):
-        if text.strip() and tm[5] * cm[3] + cm[5] < FOOTER_PT:
-            footer.append(text.strip())
-
-    return page.extract_text(visitor_text=visit), "".join(footer)
-
-
-def _chunk(pdf: str, start: int, stop: int) -> list[tuple[str, str]]:
-    from pypdf import PdfReader
-
-    reader = PdfReader(pdf)
-    return [page_text(reader.pages[i]) for i in range(start, stop)]
-
-
 def page_texts(pdf: Path, pages: int) -> list[tuple[str, str]]:
-    """page_text() of each of the PDF's `pages` pages, in order."""
-    workers = max(1, min(os.cpu_count() or 1, pages))
-    size = -(-pages // (4 * workers))           # a few chunks per process evens out the load
-    bounds = [(start, min(start + size, pages)) for start in range(0, pages, size)]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        chunks = pool.map(_chunk, [str(pdf)] * len(bounds), *zip(*bounds, strict=True))
-        return [text for chunk in chunks for text in chunk]
+    """The text of each of the PDF's `pages` pages, and the part of it printed in the
+    footer (below FOOTER_PT), in order."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        if len(document) != pages:
+            raise ValueError(f"{pdf} has {len(document)} pages, not {pages}")
+        texts = []
+        for index in range(pages):
+            page = document[index]
+            text = page.get_textpage()
+            texts.append((text.get_text_range(), text.get_text_bounded(bottom=0, top=FOOTER_PT).strip()))
+            text.close()
+            page.close()
+        return texts
+    finally:
+        document.close()

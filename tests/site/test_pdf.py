@@ -69,12 +69,12 @@ def flat(text: str) -> str:
 
 def page_texts(pdf: Path, reader) -> list[tuple[str, str]]:
     """The text and footer of every page (tests/pdf_text.py), kept in .cache/pdf/ by the
-    digest of the PDF's bytes, of the code that reads them and of pypdf's version: the same
-    PDF gives the same texts, so the PDF copied from the cache is not read again."""
-    import pypdf
+    digest of the PDF's bytes, of the code that reads them and of pypdfium2's version: the
+    same PDF gives the same texts, so the PDF copied from the cache is not read again."""
+    from importlib.metadata import version
 
     digest = hashlib.sha256(pdf.read_bytes())
-    digest.update(Path(pdf_text.__file__).read_bytes() + pypdf.__version__.encode())
+    digest.update(Path(pdf_text.__file__).read_bytes() + version("pypdfium2").encode())
     memo = ROOT / ".cache" / "pdf" / f"text-{digest.hexdigest()}.json"
     try:
         texts = [tuple(pair) for pair in json.loads(memo.read_text(encoding="utf-8"))]
