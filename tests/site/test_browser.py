@@ -38,9 +38,12 @@ import pytest
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
-CANDIDATES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"]
+#: The browsers tried, in order: Debian's headless shell first (the same engine without the
+#: browser's own interface, which loads a page in about half the CPU time).
+CANDIDATES = ["chromium-headless-shell", "chromium", "chromium-browser", "google-chrome",
+              "google-chrome-stable", "chrome"]
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--no-first-run", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--disable-quic", "--disable-default-apps", "--disable-extensions",
 ]
