@@ -206,14 +206,30 @@ def page_for(snippet: Path) -> Path:
     return DOCS / rel.parent / (rel.stem.replace("_", "-") + ".md")
 
 
-def nav_files() -> list[str]:
-    """Every file named in the nav of mkdocs.yml, relative to docs/."""
+def _nav() -> list:
     class Loader(yaml.SafeLoader):
         pass
 
     Loader.add_constructor("!ENV", lambda loader, node: None)
     Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda loader, suffix, node: None)
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
+    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)["nav"]
+
+
+def nav_parts() -> dict[str, str | None]:
+    """Every file named in the nav, relative to docs/, with the top-level section (part) it
+    is in, or None for a page at the top level."""
+    parts: dict[str, str | None] = {}
+    for entry in _nav():
+        for title, value in (entry.items() if isinstance(entry, dict) else [(None, entry)]):
+            if isinstance(value, list):
+                parts.update((src, title) for src in nav_files(value))
+            else:
+                parts[value] = None
+    return parts
+
+
+def nav_files(nav: list | None = None) -> list[str]:
+    """Every file named in the nav of mkdocs.yml (or in `nav`, a part of it), relative to docs/."""
     found: list[str] = []
 
     def walk(item):
@@ -226,5 +242,5 @@ def nav_files() -> list[str]:
             for x in item.values():
                 walk(x)
 
-    walk(config["nav"])
+    walk(_nav() if nav is None else nav)
     return found

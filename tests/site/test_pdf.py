@@ -26,7 +26,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import pdf_text
-from pages import DOCS, ROOT, nav_files
+from pages import DOCS, ROOT, nav_files, nav_parts
 
 pytestmark = [pytest.mark.site, pytest.mark.browser, pytest.mark.pdf]
 
@@ -180,6 +180,30 @@ def test_every_page_of_the_nav_is_a_bookmark_in_nav_order_with_its_sections(book
         assert not missing, f"{chapter.src}: sections with no bookmark: {missing}"
         page_text = flat(book.pages[book.outline[start][2]])
         assert flat(chapter.title) in page_text, f"{chapter.src}: its title is not on its first page"
+
+
+def test_the_bookmarks_nest_chapters_in_their_parts_and_sections_in_their_chapters(book, chapters):
+    parts = nav_parts()
+    for name in set(parts.values()) - {None}:
+        assert (0, name) in [(d, title) for d, title, _ in book.outline], (
+            f"the part {name!r} is not a top-level bookmark")
+    for chapter, start in zip(chapters, chapter_starts(book, chapters), strict=True):
+        depth = book.outline[start][0]
+        part = parts[chapter.src]
+        assert depth == (0 if part is None else 1), (
+            f"{chapter.src}: its bookmark is at depth {depth}, in part {part!r}")
+        if part is not None:
+            above = next(title for d, title, _ in reversed(book.outline[:start]) if d == 0)
+            assert above == part, f"{chapter.src}: its bookmark is under {above!r}, not {part!r}"
+        children = []
+        for d, title, _ in book.outline[start + 1:]:
+            if d <= depth:
+                break
+            if d == depth + 1:
+                children.append(title)
+        assert children == chapter.sections, (
+            f"{chapter.src}: the bookmarks one level below it are {children}, "
+            f"its sections {chapter.sections}")
 
 
 def contents_pages(book: Book) -> range:
