@@ -74,14 +74,18 @@ class Project:
         assert old in text
         self.write(rel, text.replace(old, new))
 
-    def build(self, site: str, *, fresh: bool = False, strict: bool = False) -> dict:
-        """One build into root/site; returns the hook's counts. fresh: forget the memo first."""
+    def build(self, site: str, *, fresh: bool = False, new_process: bool = False,
+              strict: bool = False) -> dict:
+        """One build into root/site; returns the hook's counts. fresh: forget the memo and the
+        stored search entries first. new_process: forget only what a new process forgets."""
         config = load_config(config_file=str(self.root / "mkdocs.yml"),
                              site_dir=str(self.root / site), strict=strict)
         memo = config["hooks"]["rebuild_memo.py"]
-        if fresh:
+        if fresh or new_process:
             memo._RENDERED.clear()
             memo._SEARCHED.clear()
+        if fresh:
+            shutil.rmtree(self.root / ".cache" / "search", ignore_errors=True)
         build(config)
         return dict(memo.stats)
 
@@ -101,8 +105,33 @@ def test_an_unchanged_rebuild_reuses_every_page_and_writes_the_same_site(project
     first = project.build("first")
     assert first["render_done"] == 4 and first["render_reused"] == 0
     again = project.build("again")
-    assert again == {"render_reused": 4, "render_done": 0, "search_reused": 4, "search_done": 0}
+    assert again == {"render_reused": 4, "render_done": 0, "search_reused": 4, "search_stored": 0,
+                     "search_done": 0}
     assert project.site("again") == project.site("first")
+
+
+def test_a_new_process_reads_the_search_entries_kept_on_disk_unless_their_page_changed(project):
+    first = project.build("first")
+    assert first["search_done"] == 4 and first["search_stored"] == 0
+    stored = sorted((project.root / ".cache" / "search").glob("*.json"))
+    assert len(stored) == 4
+    # A new `mkdocs build`: nothing in memory, every page's entries read from disk.
+    again = project.build("again", new_process=True)
+    assert (again["search_stored"], again["search_done"], again["render_done"]) == (4, 0, 4)
+    assert project.site("again") == project.site("first")
+    # An edited page is parsed again; a stored file that cannot be read, or that is not
+    # what was stored, is parsed again too. Each is then stored again.
+    project.edit("docs/a.md", "Some prose", "Other prose")
+    stored[0].write_text("{not json", encoding="utf-8")
+    other = stored[1].read_text(encoding="utf-8").replace('"entries": [', '"entries": [{"x": 1}, ', 1)
+    stored[1].write_text(other, encoding="utf-8")
+    counts = project.build("edited", new_process=True)
+    assert counts["search_done"] >= 2 and counts["search_stored"] <= 2
+    assert counts["search_done"] + counts["search_stored"] == 4
+    project.build("fresh", fresh=True)
+    assert project.site("edited") == project.site("fresh")
+    assert "Other prose" in project.site("edited")["search/search_index.json"].decode()
+    assert project.build("last", new_process=True)["search_stored"] == 4
 
 
 EDITS = {
