@@ -19,7 +19,7 @@ in the contents.
 
 The PDF is not tagged: Chromium's tagging (which its own bookmarks need) gave every KaTeX
 and code-token span a structure element of its own, 185,000 in all, which made the file
-five times larger, the print half as slow again and pypdf's merge 25 s long, while the
+five times larger, the print about 40 % slower and pypdf's merge 25 s long, while the
 formulas stayed hidden from screen readers all the same (KaTeX's HTML is aria-hidden, and
 its MathML copy is left out of the print).
 
@@ -188,7 +188,7 @@ def built_file(site: Path, url: str) -> Path:
 # `position: relative; top: ...` (the children of `.vlist`), so the book's 5000 formulas
 # carry some 49,000 layers, and the print time grows with pages times layers. The print
 # places those rows with margins instead, in the normal flow, which gives each glyph the
-# same place (tests/site/test_pdf.py measures it) without a layer; KaTeX's other layers
+# same place (tests/site/test_print_markup.py measures it) without a layer; KaTeX's other layers
 # (`.katex`, `.katex-base`, `.vlist` and the empty spacer rows) position nothing and are made
 # static by PRINT_CSS. A row that holds an SVG (a stretched delimiter or arrow) stays
 # relative: the SVG is placed against it.
