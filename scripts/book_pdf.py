@@ -107,6 +107,28 @@ img { max-width: 100% !important; height: auto !important; }
 .md-typeset a { color: var(--md-typeset-a-color); }
 """
 
+# Every font face the style sheets declare, loaded before anything is measured or printed.
+# A face is fetched only once some text needs it, and `document.fonts.ready` resolves at
+# once if layout has not asked for it yet: text measured or printed at that moment is set in
+# a fallback font. Returns the faces that could not be loaded.
+LOAD_FONTS = """
+async () => {
+  document.body.getBoundingClientRect();
+  await Promise.allSettled([...document.fonts].map(f => f.load()));
+  await document.fonts.ready;
+  return [...document.fonts].filter(f => f.status !== 'loaded')
+                             .map(f => `${f.family} ${f.style} ${f.weight}`);
+}
+"""
+
+
+def load_fonts(page) -> None:
+    """Load every font face of the page; fail, naming them, if any cannot be loaded."""
+    failed = page.evaluate(LOAD_FONTS)
+    if failed:
+        raise SystemExit(f"fonts that could not be loaded: {failed}")
+
+
 # Scale down what is too wide for the page (formulas and tables cannot wrap), then list
 # whatever would still be cut at the page edge.
 FIT_TO_WIDTH = """
@@ -505,7 +527,7 @@ def print_pdf(browser, base: str, output: Path, numbered: bool) -> int:
         page = context.new_page()
         page.emulate_media(media="print")
         page.goto(base + BOOK_PATH[1:], wait_until="load", timeout=120_000)
-        page.evaluate("document.fonts.ready")
+        load_fonts(page)
         fitted = page.evaluate(FIT_TO_WIDTH)
         if fitted["cut"]:
             raise SystemExit("too wide for the page even when scaled down:\n  " + "\n  ".join(fitted["cut"]))

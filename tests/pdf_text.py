@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: Points from the bottom of an A4 page under which only the footer's page number is printed
-#: (the bottom margin is 18 mm, about 51 points).
-FOOTER_PT = 45
+#: Points from the bottom of an A4 page under which only the footer's page number is printed.
+#: The number sits 16 to 21 points up; the bottom margin is 18 mm, about 51 points, but a
+#: line of the body that cannot be split (a tall inline formula) may reach into the margin.
+FOOTER_PT = 30
 
 
 def page_texts(pdf: Path, pages: int) -> list[tuple[str, str]]:

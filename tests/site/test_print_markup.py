@@ -148,7 +148,7 @@ def test_every_formula_of_the_site_is_laid_out_the_same_with_its_rows_flowed(bui
             for name, document in documents.items():
                 book_pdf._Handler.book = document.encode("utf-8")
                 page.goto(f"http://127.0.0.1:{httpd.server_address[1]}{book_pdf.BOOK_PATH}")
-                page.evaluate("document.fonts.ready")
+                book_pdf.load_fonts(page)
                 numbers = [float(x) for x in page.evaluate(BOXES).split()]
                 boxes[name] = list(zip(*[iter(numbers)] * 4, strict=True))
                 positioned[name] = page.evaluate(POSITIONED)
