@@ -229,6 +229,38 @@ def test_check_gradient_flags_one_wrong_coordinate_in_a_large_input(rng):
     assert check_gradient(lambda v: float(v @ v), grad, x, rng=rng) > 100 * GRAD_RTOL
 
 
+def test_check_gradient_accepts_a_right_gradient_perpendicular_to_one_of_its_directions():
+    """Along a direction perpendicular to the gradient the derivative is 0, and what the
+    central difference gives there is rounding alone: compared on its own, that direction
+    has a relative error of order 1. Compared with the other directions as one vector, by
+    eq. (4), the right gradient passes."""
+    n = 200
+    x, c0 = np.random.default_rng(3).standard_normal((2, n))
+    # The first direction the checker draws from a generator seeded with 4.
+    v1 = np.random.default_rng(4).standard_normal(n)
+    v1 /= np.linalg.norm(v1)
+    # f(u) = sum(u^4) / 4 + c . u has the gradient x^3 + c at x; this c makes it perpendicular to v1.
+    c = c0 - v1 * (v1 @ (x**3 + c0))
+    grad = x**3 + c
+    f = lambda u: float(np.sum(u**4) / 4 + c @ u)  # noqa: E731 - a one-line function
+    assert abs(v1 @ grad) < 1e-12 * np.linalg.norm(grad)
+    alone = relative_error(np.array([v1 @ grad]), np.array([directional_difference(f, x, v1)]))
+    assert alone > 0.99
+    assert check_gradient(f, grad, x, rng=np.random.default_rng(4)) < GRAD_RTOL
+
+
+def test_check_gradient_on_a_large_input_measures_the_relative_error_of_the_whole_gradient(rng):
+    """16 random directions keep lengths roughly in proportion: the error they report for a
+    gradient that is wrong in one entry is within a factor 3 of eq. (4) on the full vectors."""
+    n = 1000
+    x = rng.standard_normal(n)
+    grad = 2 * x
+    grad[123] += 0.01
+    full = relative_error(grad, 2 * x)
+    found = check_gradient(lambda v: float(v @ v), grad, x, rng=rng)
+    assert full / 3 < found < 3 * full
+
+
 def test_default_step_is_near_the_cube_root_of_epsilon():
     # Same order of magnitude as eps^(1/3) = 6.1e-6, where the two errors balance.
     assert 0.5 < H_CENTRAL / np.finfo(np.float64).eps ** (1 / 3) < 2
