@@ -101,6 +101,10 @@ body { margin: 0; background: #fff; }
 .md-typeset div.arithmatex { content-visibility: visible !important; }
 .md-typeset div.arithmatex { overflow: visible !important; }
 .katex-display, img, figure, .jp-OutputArea-output, .admonition, details, tr { break-inside: avoid; }
+/* A formula's ink can rise a point above its box (the numerator of a fraction in cases). At
+   the top of a page the top margin is dropped, and that ink would be printed at the foot of
+   the page before; padding, unlike the margin, stays. The spacing is the same 1em. */
+.md-typeset .katex-display { margin-top: 0.7em !important; padding-top: 0.3em !important; }
 img { max-width: 100% !important; height: auto !important; }
 .md-typeset table:not([class]) { display: table; overflow: visible; max-width: 100%; font-size: 0.9em; }
 .md-typeset details { overflow: visible; }

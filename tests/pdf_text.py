@@ -13,10 +13,15 @@ from pathlib import Path
 #: line of the body that cannot be split (a tall inline formula) may reach into the margin.
 FOOTER_PT = 30
 
+#: Points from the bottom under which no text of the body may be printed: the bottom margin's
+#: top edge (18 mm, 51 points) less 2 points, for a glyph whose ink just passes its line.
+MARGIN_PT = 49
 
-def page_texts(pdf: Path, pages: int) -> list[tuple[str, str]]:
-    """The text of each of the PDF's `pages` pages, and the part of it printed in the
-    footer (below FOOTER_PT), in order."""
+
+def page_texts(pdf: Path, pages: int) -> list[tuple[str, str, str]]:
+    """The text of each of the PDF's `pages` pages, the part of it printed in the footer
+    (below FOOTER_PT), and the part printed in the margin above the footer (between
+    FOOTER_PT and MARGIN_PT), in order."""
     import pypdfium2
 
     document = pypdfium2.PdfDocument(str(pdf))
@@ -27,7 +32,9 @@ def page_texts(pdf: Path, pages: int) -> list[tuple[str, str]]:
         for index in range(pages):
             page = document[index]
             text = page.get_textpage()
-            texts.append((text.get_text_range(), text.get_text_bounded(bottom=0, top=FOOTER_PT).strip()))
+            texts.append((text.get_text_range(),
+                          text.get_text_bounded(bottom=0, top=FOOTER_PT).strip(),
+                          text.get_text_bounded(bottom=FOOTER_PT, top=MARGIN_PT).strip()))
             text.close()
             page.close()
         return texts

@@ -47,6 +47,7 @@ class Book:
     path: Path
     pages: list[str]                      # the text of each page
     footers: list[str]                    # the text printed in each page's footer
+    margins: list[str]                    # the text printed between the footer and the body
     labels: list[str]                     # each page's label, the number a viewer shows
     outline: list[tuple[int, str, int]]   # (depth, title, page index) in order
     links: dict[int, list[int]]           # page index -> the pages its internal links go to
@@ -67,8 +68,8 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-def page_texts(pdf: Path, reader) -> list[tuple[str, str]]:
-    """The text and footer of every page (tests/pdf_text.py), kept in .cache/pdf/ by the
+def page_texts(pdf: Path, reader) -> list[tuple[str, str, str]]:
+    """The text, footer and bottom margin of every page (tests/pdf_text.py), kept in .cache/pdf/ by the
     digest of the PDF's bytes, of the code that reads them and of pypdfium2's version: the
     same PDF gives the same texts, so the PDF copied from the cache is not read again."""
     from importlib.metadata import version
@@ -120,7 +121,8 @@ def book(built_site, tmp_path_factory) -> Book:
                  for x in (page.get("/Resources") or {}).get("/XObject", {}).values()
                  if x.get_object().get("/Subtype") == "/Image")
     texts = page_texts(out, reader)
-    return Book(out, [t for t, _ in texts], [f for _, f in texts], list(reader.page_labels),
+    return Book(out, [t for t, _, _ in texts], [f for _, f, _ in texts], [b for _, _, b in texts],
+                list(reader.page_labels),
                 outline, links, images, seconds)
 
 
@@ -223,6 +225,13 @@ def test_the_front_matter_is_numbered_i_ii_and_the_body_1_2_as_printed(book):
     numbers = [str(n) for n in range(1, len(book.pages) - front + 1)]
     assert book.labels[front:] == numbers
     assert book.footers[front:] == numbers, "the printed page numbers are not 1, 2, 3, ..."
+
+
+def test_nothing_of_the_body_is_printed_in_the_bottom_margin(book):
+    """Between the page number and the body's last line the margin stays empty: no line
+    printed past the page's end, no ink of a formula carried onto the page before it."""
+    printed = {book.labels[i]: text for i, text in enumerate(book.margins) if text}
+    assert not printed, f"text in the bottom margin, by page: {printed}"
 
 
 def test_the_contents_give_each_chapter_its_printed_page_and_link_to_it(book, chapters):
