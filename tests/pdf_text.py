@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 #: Points from the bottom of an A4 page under which only the footer's page number is printed.
-#: The number sits 16 to 21 points up; the bottom margin is 18 mm, about 51 points, but a
-#: line of the body that cannot be split (a tall inline formula) may reach into the margin.
+#: The number sits 16 to 21 points up; the rest of the 51-point bottom margin, above it, is
+#: read on its own (MARGIN_PT), so that anything printed there is seen as such.
 FOOTER_PT = 30
 
 #: Points from the bottom under which no text of the body may be printed: the bottom margin's
