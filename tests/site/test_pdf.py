@@ -69,9 +69,10 @@ def flat(text: str) -> str:
 
 
 def page_texts(pdf: Path, reader) -> list[tuple[str, str, str]]:
-    """The text, footer and bottom margin of every page (tests/pdf_text.py), kept in .cache/pdf/ by the
-    digest of the PDF's bytes, of the code that reads them and of pypdfium2's version: the
-    same PDF gives the same texts, so the PDF copied from the cache is not read again."""
+    """The text, footer and bottom margin of every page (tests/pdf_text.py), kept in
+    .cache/pdf/ by the digest of the PDF's bytes, of the code that reads them and of
+    pypdfium2's version: the same PDF gives the same texts, so the PDF copied from the cache
+    is not read again."""
     from importlib.metadata import version
 
     digest = hashlib.sha256(pdf.read_bytes())
